@@ -1,0 +1,50 @@
+"""Celery settings, filled from common.config. Plain lowercase names, as Celery expects."""
+
+from kombu import Exchange, Queue
+
+from common.config import get_settings
+from common.events.transport import filesystem_connection_options
+from common.events.types import ALL_QUEUES
+
+_settings = get_settings()
+
+broker_url = _settings.broker_url
+# Standalone mode has no Redis: tasks travel as files under var/queue, and
+# results are not kept (nothing reads them; Flower shows task states itself).
+result_backend = _settings.redis_url or None
+if not _settings.distributed:
+    broker_transport_options = filesystem_connection_options(_settings, "celery")["transport_options"]
+else:
+    # The visibility timeout must exceed the longest task (seconds), or Redis
+    # would hand a slow task to a second worker.
+    broker_transport_options = {
+        "visibility_timeout": 600,
+        "socket_connect_timeout": 3,
+        "socket_timeout": 10,
+    }
+    result_backend_transport_options = {"socket_connect_timeout": 3}
+    result_expires = 3600
+
+task_serializer = "json"
+result_serializer = "json"
+accept_content = ["json"]
+timezone = "UTC"
+enable_utc = True
+
+task_queues = [Queue(name, Exchange(name, type="direct"), routing_key=name) for name in ALL_QUEUES]
+task_default_queue = "notifications"
+
+# A task is acknowledged only when it finished; a worker killed mid-task
+# leaves it for another worker instead of losing it.
+task_acks_late = True
+task_reject_on_worker_lost = True
+task_acks_on_failure_or_timeout = True
+# Event tasks take milliseconds: take few at a time so a busy worker does not hoard them.
+worker_prefetch_multiplier = 4
+task_time_limit = 120
+task_soft_time_limit = 100
+task_track_started = True
+worker_send_task_events = True
+task_send_sent_event = True
+broker_connection_retry_on_startup = True
+worker_hijack_root_logger = False

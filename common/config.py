@@ -1,0 +1,81 @@
+"""One Settings object for every process, read from the environment."""
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEV_JWT_SECRET = "partpulse-dev-secret-change-me-please-32b"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    database_url: str = ""
+    redis_url: str = ""
+    jwt_secret: str = ""
+    jwt_expires_minutes: int = 60
+    cors_origins: str = ""
+    seed_demo: bool = True
+    flower_port: int = 5555
+
+    # Not in the contract: knobs for tests and tuning.
+    bcrypt_rounds: int = 12
+    var_dir: Path = PROJECT_ROOT / "var"
+    frontend_dist: Path = PROJECT_ROOT / "frontend" / "dist"
+    event_relay: bool = True  # re-send events the broker has not taken yet
+    relay_interval_seconds: float = 2.0
+    # Redis pub/sub channels ignore the db number: tests use a channel of their own.
+    socketio_channel: str = "partpulse"
+
+    @field_validator("jwt_expires_minutes")
+    @classmethod
+    def _positive(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError("JWT_EXPIRES_MINUTES must be at least 1")
+        return value
+
+    @property
+    def distributed(self) -> bool:
+        return bool(self.redis_url)
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.var_dir / 'partpulse.db'}"
+
+    @property
+    def signing_key(self) -> str:
+        if self.jwt_secret:
+            return self.jwt_secret
+        if self.distributed:
+            raise RuntimeError(
+                "JWT_SECRET must be set in distributed mode (REDIS_URL is set); "
+                "refusing to sign tokens with the development secret"
+            )
+        return DEV_JWT_SECRET
+
+    @property
+    def broker_url(self) -> str:
+        return self.redis_url or "filesystem://"
+
+    @property
+    def filesystem_queue_dir(self) -> Path:
+        return self.var_dir / "queue"
+
+    @property
+    def allowed_origins(self) -> list[str]:
+        if self.cors_origins:
+            return [o.strip().rstrip("/") for o in self.cors_origins.split(",") if o.strip()]
+        own = [f"http://{self.host}:{self.port}"]
+        if self.host in ("127.0.0.1", "0.0.0.0"):
+            own.append(f"http://localhost:{self.port}")
+        return own + ["http://localhost:5173", "http://127.0.0.1:5173"]
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,58 @@
+"""emit_event: record an event in the caller's transaction; enqueue it once that commits.
+
+The event_logs row is the outbox. Nothing is sent to the broker here: after the
+session commits, the relay is woken and hands every PENDING row to Celery. A
+rolled-back transaction leaves no row, so nobody hears of a change that never
+happened; a committed row stays PENDING until the broker takes it, so a broker
+outage delays events but never loses them.
+"""
+
+from typing import Any
+
+from sqlalchemy import event as sa_event
+from sqlalchemy.orm import Session
+
+from common.events import relay
+from common.events.types import EventType, spec_for
+from common.models import EventLog
+
+_HOOK_FLAG = "partpulse_relay_hook"
+
+
+def emit_event(
+    session: Session,
+    event_type: EventType | str,
+    entity_type: str,
+    entity_id: int,
+    *,
+    actor_id: int | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> EventLog:
+    spec = spec_for(str(event_type))
+    if spec.entity_type != entity_type:
+        raise ValueError(f"{event_type} is about a {spec.entity_type}, not a {entity_type}")
+    row = EventLog(
+        event_type=str(event_type),
+        entity_type=entity_type,
+        entity_id=entity_id,
+        actor_id=actor_id,
+        event_metadata=dict(metadata or {}),
+    )
+    session.add(row)
+    session.flush()
+    _wake_relay_after_commit(session)
+    return row
+
+
+def _wake_relay_after_commit(session: Session) -> None:
+    # A rolled-back session keeps the listener until its next commit; waking
+    # the relay then is harmless, because the relay reads only committed rows.
+    if session.info.get(_HOOK_FLAG):
+        return
+    session.info[_HOOK_FLAG] = True
+
+    def _after_commit(committed: Session) -> None:
+        committed.info.pop(_HOOK_FLAG, None)
+        relay.wake()
+
+    sa_event.listen(session, "after_commit", _after_commit, once=True)

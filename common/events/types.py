@@ -1,0 +1,65 @@
+"""The event catalogue: every event type, what it is about and which queue handles it."""
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class EntityType(StrEnum):
+    ORDER = "order"
+    INVENTORY = "inventory"
+    SUPPLIER = "supplier"
+    PART = "part"
+    USER = "user"
+
+
+class Queue(StrEnum):
+    NOTIFICATIONS = "notifications"
+    MATCHING = "matching"
+    SCORING = "scoring"
+
+
+class EventType(StrEnum):
+    ORDER_PLACED = "ORDER_PLACED"
+    SUPPLIER_MATCHED = "SUPPLIER_MATCHED"
+    ORDER_CONFIRMED = "ORDER_CONFIRMED"
+    ORDER_DISPATCHED = "ORDER_DISPATCHED"
+    ORDER_IN_TRANSIT = "ORDER_IN_TRANSIT"
+    ORDER_DELIVERED = "ORDER_DELIVERED"
+    ORDER_CANCELLED = "ORDER_CANCELLED"
+    LOW_STOCK_ALERT = "LOW_STOCK_ALERT"
+    DELIVERY_PLANNED = "DELIVERY_PLANNED"
+    DELIVERY_COMPLETED = "DELIVERY_COMPLETED"
+    ETA_UPDATED = "ETA_UPDATED"
+    MATCHING_FAILED = "MATCHING_FAILED"
+
+
+@dataclass(frozen=True)
+class EventSpec:
+    entity_type: EntityType
+    queue: Queue
+    order_status: str | None = None  # the status an order reaches with this event
+
+
+_ORDER = EntityType.ORDER
+_NOTIFY = Queue.NOTIFICATIONS
+
+CATALOGUE: dict[EventType, EventSpec] = {
+    EventType.ORDER_PLACED: EventSpec(_ORDER, Queue.MATCHING, "PLACED"),
+    EventType.SUPPLIER_MATCHED: EventSpec(_ORDER, _NOTIFY, "MATCHED"),
+    EventType.ORDER_CONFIRMED: EventSpec(_ORDER, _NOTIFY, "CONFIRMED"),
+    EventType.ORDER_DISPATCHED: EventSpec(_ORDER, _NOTIFY, "DISPATCHED"),
+    EventType.ORDER_IN_TRANSIT: EventSpec(_ORDER, _NOTIFY, "IN_TRANSIT"),
+    EventType.ORDER_DELIVERED: EventSpec(_ORDER, Queue.SCORING, "DELIVERED"),
+    EventType.ORDER_CANCELLED: EventSpec(_ORDER, _NOTIFY, "CANCELLED"),
+    EventType.LOW_STOCK_ALERT: EventSpec(EntityType.INVENTORY, _NOTIFY),
+    EventType.DELIVERY_PLANNED: EventSpec(_ORDER, _NOTIFY),
+    EventType.DELIVERY_COMPLETED: EventSpec(_ORDER, _NOTIFY),
+    EventType.ETA_UPDATED: EventSpec(_ORDER, _NOTIFY),
+    EventType.MATCHING_FAILED: EventSpec(_ORDER, _NOTIFY),
+}
+
+ALL_QUEUES = [q.value for q in Queue]
+
+
+def spec_for(event_type: str) -> EventSpec:
+    return CATALOGUE[EventType(event_type)]

@@ -1,0 +1,24 @@
+from common.models.accounts import Factory, Role, Supplier, User
+from common.models.base import Base, utcnow
+from common.models.catalog import InventoryItem, Part
+from common.models.events import DeliveryState, EventLog, Notification
+from common.models.orders import Delivery, Order, OrderItem, OrderStatus, OrderStatusChange
+
+__all__ = [
+    "Base",
+    "Delivery",
+    "DeliveryState",
+    "EventLog",
+    "Factory",
+    "InventoryItem",
+    "Notification",
+    "Order",
+    "OrderItem",
+    "OrderStatus",
+    "OrderStatusChange",
+    "Part",
+    "Role",
+    "Supplier",
+    "User",
+    "utcnow",
+]

@@ -1,0 +1,62 @@
+"""Password hashing (bcrypt) and access tokens (JWT, HS256)."""
+
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from typing import Any
+
+import bcrypt
+import jwt
+
+from common.config import get_settings
+
+ALGORITHM = "HS256"
+REQUIRED_CLAIMS = ["exp", "iat", "sub"]
+
+
+class InvalidToken(Exception):
+    """The token is missing, malformed, wrongly signed, expired or lacks a required claim."""
+
+
+def hash_password(password: str) -> str:
+    salt = bcrypt.gensalt(rounds=get_settings().bcrypt_rounds)
+    return bcrypt.hashpw(password.encode()[:72], salt).decode()
+
+
+def verify_password(password: str, password_hash: str) -> bool:
+    try:
+        return bcrypt.checkpw(password.encode()[:72], password_hash.encode())
+    except ValueError:
+        return False
+
+
+@lru_cache
+def _dummy_hash() -> str:
+    return hash_password("not-a-real-password")
+
+
+def burn_password_check(password: str) -> None:
+    """Keeps an unknown email as slow as a wrong password, so timing tells nothing."""
+    verify_password(password, _dummy_hash())
+
+
+def create_access_token(user_id: int, role: str, expires_minutes: int | None = None) -> str:
+    settings = get_settings()
+    now = datetime.now(UTC)
+    lifetime = timedelta(minutes=expires_minutes or settings.jwt_expires_minutes)
+    claims = {"sub": str(user_id), "role": role, "iat": now, "exp": now + lifetime}
+    return jwt.encode(claims, settings.signing_key, algorithm=ALGORITHM)
+
+
+def decode_access_token(token: str) -> dict[str, Any]:
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            get_settings().signing_key,
+            algorithms=[ALGORITHM],
+            options={"require": REQUIRED_CLAIMS},
+        )
+    except jwt.PyJWTError as exc:
+        raise InvalidToken(str(exc)) from exc
+    if not str(claims["sub"]).isdigit():
+        raise InvalidToken("sub is not a user id")
+    return claims

@@ -1,0 +1,71 @@
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from common.models import Factory, Role, Supplier, User
+from common.security import burn_password_check, hash_password, verify_password
+from common.services.errors import Conflict, Invalid, NotFound, Unauthorized
+
+BAD_CREDENTIALS = "Incorrect email or password"
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def authenticate(session: Session, *, email: str, password: str) -> User:
+    user = session.scalar(select(User).where(User.email == normalize_email(email)))
+    if user is None:
+        burn_password_check(password)
+        raise Unauthorized(BAD_CREDENTIALS)
+    if not verify_password(password, user.password_hash) or not user.is_active:
+        raise Unauthorized(BAD_CREDENTIALS)
+    return user
+
+
+def get_active_user(session: Session, user_id: int) -> User | None:
+    user = session.get(User, user_id)
+    return user if user is not None and user.is_active else None
+
+
+def create_user(
+    session: Session,
+    *,
+    email: str,
+    password: str,
+    full_name: str,
+    role: Role,
+    factory_id: int | None = None,
+    supplier_id: int | None = None,
+) -> User:
+    email = normalize_email(email)
+    _check_affiliation(session, role, factory_id, supplier_id)
+    if session.scalar(select(func.count()).select_from(User).where(User.email == email)):
+        raise Conflict(f"A user with email {email} already exists")
+    user = User(
+        email=email,
+        password_hash=hash_password(password),
+        full_name=full_name.strip(),
+        role=role.value,
+        factory_id=factory_id if role == Role.BUYER else None,
+        supplier_id=supplier_id if role == Role.SUPPLIER else None,
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def _check_affiliation(session: Session, role: Role, factory_id: int | None, supplier_id: int | None) -> None:
+    if role == Role.BUYER:
+        if factory_id is None:
+            raise Invalid("A buyer needs a factory_id")
+        if session.get(Factory, factory_id) is None:
+            raise NotFound(f"Factory {factory_id} not found")
+    if role == Role.SUPPLIER:
+        if supplier_id is None:
+            raise Invalid("A supplier needs a supplier_id")
+        if session.get(Supplier, supplier_id) is None:
+            raise NotFound(f"Supplier {supplier_id} not found")
+    if role != Role.BUYER and factory_id is not None:
+        raise Invalid("Only buyers belong to a factory")
+    if role != Role.SUPPLIER and supplier_id is not None:
+        raise Invalid("Only suppliers belong to a supplier company")

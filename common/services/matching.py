@@ -1,0 +1,86 @@
+"""Matching: one supplier fills the whole order.
+
+Among the suppliers whose stock covers every item, the highest reliability
+score wins, then the lowest total price, then the lowest id.
+"""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from common.events.bus import emit_event
+from common.events.types import EntityType, EventType
+from common.models import InventoryItem, Order, OrderStatus, OrderStatusChange, Supplier, utcnow
+from common.services.errors import Conflict, NotFound
+from common.services.metadata import order_ids
+
+
+@dataclass(frozen=True)
+class Candidate:
+    supplier_id: int
+    reliability_score: float
+    total_price: Decimal
+
+    def rank(self) -> tuple[float, Decimal, int]:
+        return (-self.reliability_score, self.total_price, self.supplier_id)
+
+
+def best_candidate(
+    needed: dict[int, int], stock: list[InventoryItem], scores: dict[int, float]
+) -> tuple[Candidate | None, dict[int, Decimal]]:
+    """Pure ranking: needed is part_id -> quantity; returns the winner and its prices."""
+    by_supplier: dict[int, dict[int, InventoryItem]] = {}
+    for row in stock:
+        by_supplier.setdefault(row.supplier_id, {})[row.part_id] = row
+    candidates = []
+    for supplier_id, rows in by_supplier.items():
+        if all(pid in rows and rows[pid].quantity >= qty for pid, qty in needed.items()):
+            total = sum((rows[pid].unit_price * qty for pid, qty in needed.items()), Decimal(0))
+            candidates.append(Candidate(supplier_id, scores.get(supplier_id, 0.0), total))
+    if not candidates:
+        return None, {}
+    winner = min(candidates, key=Candidate.rank)
+    prices = {pid: by_supplier[winner.supplier_id][pid].unit_price for pid in needed}
+    return winner, prices
+
+
+def match_order(session: Session, order_id: int) -> Order:
+    """Match a PLACED order; emits SUPPLIER_MATCHED, or MATCHING_FAILED when nobody can."""
+    order = session.scalar(
+        select(Order)
+        .where(Order.id == order_id)
+        .options(selectinload(Order.items), selectinload(Order.status_history))
+        .with_for_update(of=Order)
+    )
+    if order is None:
+        raise NotFound(f"Order {order_id} not found")
+    if order.status != OrderStatus.PLACED:
+        raise Conflict(f"Order {order.id} is {order.status}; only a PLACED order can be matched")
+    needed = {item.part_id: item.quantity for item in order.items}
+    stock = list(session.scalars(select(InventoryItem).where(InventoryItem.part_id.in_(needed))))
+    supplier_ids = {row.supplier_id for row in stock}
+    scores = dict(
+        session.execute(
+            select(Supplier.id, Supplier.reliability_score).where(Supplier.id.in_(supplier_ids))
+        ).all()
+    )
+    winner, prices = best_candidate(needed, stock, scores)
+    if winner is None:
+        emit_event(session, EventType.MATCHING_FAILED, EntityType.ORDER, order.id, metadata=order_ids(order))
+        return order
+    order.supplier_id = winner.supplier_id
+    order.status = OrderStatus.MATCHED
+    for item in order.items:
+        item.unit_price = prices[item.part_id]
+    order.status_history.append(OrderStatusChange(status=OrderStatus.MATCHED, at=utcnow()))
+    session.flush()
+    emit_event(
+        session,
+        EventType.SUPPLIER_MATCHED,
+        EntityType.ORDER,
+        order.id,
+        metadata={**order_ids(order), "total_price": str(winner.total_price)},
+    )
+    return order

@@ -1,0 +1,72 @@
+"""Request dependencies: the database session, the current user, role checks, paging."""
+
+from collections.abc import Callable, Iterator
+from typing import Annotated
+
+from fastapi import Depends, Query
+from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy.orm import Session
+
+from common.db import get_sessionmaker
+from common.models import Role, User
+from common.security import InvalidToken, decode_access_token
+from common.services.accounts import get_active_user
+from common.services.errors import Forbidden, Unauthorized
+
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/auth/token", auto_error=False)
+
+
+def get_session() -> Iterator[Session]:
+    """One transaction per request: committed when the endpoint returns, rolled back on error."""
+    session = get_sessionmaker()()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def user_from_token(session: Session, token: str | None) -> User:
+    if not token:
+        raise Unauthorized("Not authenticated")
+    try:
+        claims = decode_access_token(token)
+    except InvalidToken as exc:
+        raise Unauthorized("Invalid or expired token") from exc
+    user = get_active_user(session, int(claims["sub"]))
+    if user is None:
+        raise Unauthorized("Invalid or expired token")
+    return user
+
+
+def get_current_user(session: SessionDep, token: Annotated[str | None, Depends(oauth2_scheme)]) -> User:
+    return user_from_token(session, token)
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+def require_role(*roles: Role) -> Callable[[User], User]:
+    allowed = {role.value for role in roles}
+
+    def check(user: CurrentUser) -> User:
+        if user.role not in allowed:
+            raise Forbidden(f"This needs the role {' or '.join(sorted(allowed))}")
+        return user
+
+    return check
+
+
+AdminUser = Annotated[User, Depends(require_role(Role.ADMIN))]
+BuyerUser = Annotated[User, Depends(require_role(Role.BUYER))]
+SupplierUser = Annotated[User, Depends(require_role(Role.SUPPLIER))]
+SupplierOrAdmin = Annotated[User, Depends(require_role(Role.SUPPLIER, Role.ADMIN))]
+
+Limit = Annotated[int, Query(ge=1, le=100, description="Page size, 1 to 100")]
+Offset = Annotated[int, Query(ge=0, description="Rows to skip")]

@@ -1,0 +1,93 @@
+"""The gateway: FastAPI (the API and /docs), Socket.IO at /ws and the built web app at /."""
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import socketio
+from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from common.config import Settings, get_settings
+from common.events import relay
+from common.services.errors import DomainError
+from gateway.api import api_router
+from gateway.realtime.server import create_socket_server
+
+log = logging.getLogger("partpulse.gateway")
+
+DESCRIPTION = """
+PartPulse: orders, stock and deliveries of the spare-parts marketplace, and the
+events and notifications they raise.
+
+**Try it:** press *Authorize*, sign in with a demo account (for example
+`admin@demo.test` / `demo1234`), then fire an event with `POST /api/events/`.
+"""
+
+
+def create_fastapi(settings: Settings, sio: socketio.AsyncServer) -> FastAPI:
+    settings.signing_key  # noqa: B018  (distributed mode refuses to start without a secret)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        relay.start()
+        yield
+
+    app = FastAPI(
+        title="PartPulse",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        swagger_ui_parameters={"persistAuthorization": True},
+    )
+    app.state.sio = sio
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.allowed_origins,
+        allow_credentials=True,
+        allow_methods=["*"],
+        allow_headers=["*"],
+    )
+
+    @app.exception_handler(DomainError)
+    async def domain_error(_request: Request, exc: DomainError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers)
+
+    app.include_router(api_router)
+    _serve_frontend(app, settings.frontend_dist)
+    return app
+
+
+def _serve_frontend(app: FastAPI, dist: Path) -> None:
+    """Serve the built web app, falling back to index.html for client-side routes."""
+    index = dist / "index.html"
+    if (dist / "assets").is_dir():
+        app.mount("/assets", StaticFiles(directory=dist / "assets"), name="assets")
+
+    @app.get("/{path:path}", include_in_schema=False, response_model=None)
+    async def spa(path: str) -> FileResponse | JSONResponse:
+        if path.startswith(("api/", "ws/", "docs", "redoc", "openapi.json")) or path == "api":
+            return JSONResponse({"detail": "Not Found"}, status_code=404)
+        candidate = (dist / path).resolve()
+        if path and candidate.is_file() and candidate.is_relative_to(dist.resolve()):
+            return FileResponse(candidate)
+        if index.is_file():
+            return FileResponse(index, headers={"Cache-Control": "no-cache"})
+        return JSONResponse(
+            {"detail": "The web app is not built; run `make run` (or `npm run build` in frontend/)"},
+            status_code=404,
+        )
+
+
+def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
+    settings = settings or get_settings()
+    sio = create_socket_server(settings)
+    fastapi_app = create_fastapi(settings, sio)
+    return socketio.ASGIApp(sio, other_asgi_app=fastapi_app, socketio_path="ws")
+
+
+app = create_app()

@@ -1,0 +1,76 @@
+"""The Socket.IO server: token check at connect, the user's and role's rooms, expiry."""
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+import socketio
+
+from common.config import Settings
+from common.db import get_sessionmaker
+from common.events.publisher import role_room, user_room
+from common.models import User
+from common.services.errors import Unauthorized
+from common.services.notifications import unread_count
+from gateway.deps import user_from_token
+from gateway.realtime.filesystem_manager import AsyncFilesystemManager
+
+log = logging.getLogger(__name__)
+
+
+def _client_manager(settings: Settings) -> socketio.AsyncManager:
+    if settings.distributed:
+        return socketio.AsyncRedisManager(settings.redis_url, channel=settings.socketio_channel)
+    return AsyncFilesystemManager(settings)
+
+
+def _authenticate(token: Any) -> tuple[int, str, int, float]:
+    """Returns (user id, role, unread count, token expiry as a UNIX time)."""
+    from common.security import decode_access_token
+
+    session = get_sessionmaker()()
+    try:
+        user: User = user_from_token(session, token if isinstance(token, str) else None)
+        expires_at = float(decode_access_token(token)["exp"])
+        return user.id, user.role, unread_count(session, user.id), expires_at
+    finally:
+        session.close()
+
+
+def create_socket_server(settings: Settings) -> socketio.AsyncServer:
+    sio = socketio.AsyncServer(
+        async_mode="asgi",
+        client_manager=_client_manager(settings),
+        cors_allowed_origins=settings.allowed_origins,
+        logger=False,
+        engineio_logger=False,
+    )
+    expiry_timers: dict[str, asyncio.TimerHandle] = {}
+
+    @sio.event
+    async def connect(sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        token = auth.get("token") if isinstance(auth, dict) else None
+        try:
+            user_id, role, count, expires_at = await asyncio.to_thread(_authenticate, token)
+        except Unauthorized as exc:
+            raise socketio.exceptions.ConnectionRefusedError(exc.detail) from None
+        await sio.save_session(sid, {"user_id": user_id, "role": role})
+        await sio.enter_room(sid, user_room(user_id))
+        await sio.enter_room(sid, role_room(role))
+        loop = asyncio.get_running_loop()
+        delay = max(0.0, expires_at - time.time())
+        expiry_timers[sid] = loop.call_later(delay, lambda: asyncio.ensure_future(_expire(sid)))
+        await sio.emit("unread_count", {"count": count}, to=sid)
+
+    async def _expire(sid: str) -> None:
+        await sio.emit("session_expired", {"message": "Your session has expired"}, to=sid)
+        await sio.disconnect(sid)
+
+    @sio.event
+    async def disconnect(sid: str, reason: Any = None) -> None:
+        timer = expiry_timers.pop(sid, None)
+        if timer is not None:
+            timer.cancel()
+
+    return sio

@@ -1,0 +1,53 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+
+from common.events.types import EntityType, EventType
+from common.schemas.base import Page, UTCDatetime
+from common.schemas.events import EventAccepted, EventCreate, EventOut
+from common.services import events
+from gateway.deps import AdminUser, Limit, Offset, SessionDep
+
+router = APIRouter(prefix="/events", tags=["events"])
+
+
+@router.get("/", response_model=Page[EventOut])
+def list_events(
+    session: SessionDep,
+    _admin: AdminUser,
+    event_type: EventType | None = None,
+    entity_type: EntityType | None = None,
+    entity_id: Annotated[int | None, Query(gt=0)] = None,
+    date_from: Annotated[UTCDatetime | None, Query(description="ISO 8601; no zone means UTC")] = None,
+    date_to: Annotated[UTCDatetime | None, Query(description="ISO 8601; no zone means UTC")] = None,
+    limit: Limit = 20,
+    offset: Offset = 0,
+):
+    items, total = events.list_events(
+        session,
+        event_type=event_type,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        date_from=date_from,
+        date_to=date_to,
+        limit=limit,
+        offset=offset,
+    )
+    return {"items": items, "total": total, "limit": limit, "offset": offset}
+
+
+@router.post("/", response_model=EventAccepted, status_code=status.HTTP_202_ACCEPTED)
+def fire_event(body: EventCreate, session: SessionDep, admin: AdminUser):
+    """Fire an event by hand: it runs exactly the path a domain event runs.
+
+    The server adds the entity's ids (`order_id`, `supplier_id`, ...) to `metadata`.
+    """
+    row = events.fire_event(
+        session,
+        admin,
+        event_type=body.event_type,
+        entity_type=body.entity_type,
+        entity_id=body.entity_id,
+        metadata=body.metadata,
+    )
+    return {"event_id": row.id}

@@ -1,0 +1,24 @@
+from fastapi import APIRouter
+
+from common.models import Role
+from common.schemas.base import Page
+from common.schemas.catalog import InventoryOut, InventoryUpdate
+from common.services import inventory
+from gateway.deps import Limit, Offset, SessionDep, SupplierOrAdmin, SupplierUser
+
+router = APIRouter(prefix="/inventory", tags=["inventory"])
+
+
+@router.get("/", response_model=Page[InventoryOut])
+def list_stock(session: SessionDep, user: SupplierOrAdmin, limit: Limit = 20, offset: Offset = 0):
+    supplier_id = None if user.role == Role.ADMIN else user.supplier_id
+    items, total = inventory.list_stock(session, supplier_id=supplier_id, limit=limit, offset=offset)
+    return {"items": items, "total": total, "limit": limit, "offset": offset}
+
+
+@router.put("/{part_id}", response_model=InventoryOut)
+def set_stock(part_id: int, body: InventoryUpdate, session: SessionDep, user: SupplierUser):
+    assert user.supplier_id is not None
+    return inventory.set_stock(
+        session, supplier_id=user.supplier_id, part_id=part_id, data=body, actor_id=user.id
+    )

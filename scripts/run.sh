@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# `make run`: migrate, seed, then start every process the mode needs, in the
+# foreground, until Ctrl-C stops them all.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV=.venv/bin
+HOST=${HOST:-127.0.0.1}
+PORT=${PORT:-8000}
+FLOWER_PORT=${FLOWER_PORT:-5555}
+
+if [[ -n "${REDIS_URL:-}" ]]; then
+  MODE=distributed
+  if [[ -z "${JWT_SECRET:-}" ]]; then
+    echo "Distributed mode (REDIS_URL is set) needs JWT_SECRET: export JWT_SECRET=<a long random string>" >&2
+    exit 1
+  fi
+else
+  MODE=standalone
+  if [[ -n "${DATABASE_URL:-}" ]]; then
+    echo "Note: DATABASE_URL is set without REDIS_URL: standalone transports, your database." >&2
+  fi
+fi
+
+echo "==> Applying migrations"
+$VENV/alembic upgrade head
+if [[ "${SEED_DEMO:-1}" != "0" ]]; then
+  echo "==> Seeding demo data"
+  $VENV/python -m common.seed
+fi
+
+pids=()
+stop_all() {
+  trap - INT TERM EXIT
+  echo; echo "==> Stopping PartPulse"
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap stop_all INT TERM EXIT
+
+if [[ "$MODE" == distributed ]]; then
+  # One worker per queue group, so a slow matching run never delays a notification.
+  $VENV/celery -A workers worker -Q notifications -n notifications@%h --concurrency=2 --loglevel=INFO &
+  pids+=($!)
+  $VENV/celery -A workers worker -Q matching,scoring -n domain@%h --concurrency=1 --loglevel=INFO &
+  pids+=($!)
+  $VENV/celery -A workers flower --port="$FLOWER_PORT" --address="$HOST" &
+  pids+=($!)
+else
+  $VENV/celery -A workers worker -Q notifications,matching,scoring -n standalone@%h --concurrency=2 --loglevel=INFO &
+  pids+=($!)
+fi
+$VENV/uvicorn gateway.main:app --host "$HOST" --port "$PORT" --ws-per-message-deflate false &
+pids+=($!)
+
+echo
+echo "==> PartPulse ($MODE) is starting at http://$HOST:$PORT  (API docs: http://$HOST:$PORT/docs)"
+[[ "$MODE" == distributed ]] && echo "    Flower: http://$HOST:$FLOWER_PORT"
+echo "    Demo accounts: admin@demo.test / buyer@demo.test / supplier@demo.test, password demo1234"
+echo "    Press Ctrl-C to stop."
+wait -n "${pids[@]}" || true

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# `make test`: services, then pytest (unit, API and integration), then the frontend tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/services.sh
+
+export TEST_DATABASE_URL=${TEST_DATABASE_URL:-postgresql+psycopg2://postgres@127.0.0.1:5432/partpulse_test}
+export TEST_REDIS_URL=${TEST_REDIS_URL:-redis://127.0.0.1:6379/15}
+
+echo "==> Python tests"
+.venv/bin/pytest -q "$@"
+
+if [[ -f frontend/package.json ]]; then
+  ./scripts/test_frontend.sh
+fi

@@ -1,0 +1,113 @@
+"""Shared fixtures. Tests run against a PostgreSQL database and a Redis db of their own."""
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+TEST_DATABASE_URL = os.environ.get(
+    "TEST_DATABASE_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/partpulse_test"
+)
+TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+TEST_JWT_SECRET = "test-secret-for-partpulse-tests-only-0123456789"
+
+# In-process code (TestClient, services) sees the test services. The relay is
+# off here: API tests check what is recorded; integration tests run the real
+# relay inside the gateway and worker processes they start.
+TEST_ENV = {
+    "DATABASE_URL": TEST_DATABASE_URL,
+    "REDIS_URL": TEST_REDIS_URL,
+    "JWT_SECRET": TEST_JWT_SECRET,
+    "BCRYPT_ROUNDS": "4",
+    "SOCKETIO_CHANNEL": "partpulse-test",
+    "VAR_DIR": str(ROOT / "var" / "test"),
+}
+os.environ.update(TEST_ENV)
+os.environ["EVENT_RELAY"] = "0"
+
+from sqlalchemy import create_engine, text  # noqa: E402
+from sqlalchemy.orm import Session  # noqa: E402
+
+from common.db import get_engine, get_sessionmaker  # noqa: E402
+from common.models import Base, User  # noqa: E402
+from common.security import create_access_token  # noqa: E402
+from common.seed import seed  # noqa: E402
+
+
+def _recreate_database(url: str) -> None:
+    base, name = url.rsplit("/", 1)
+    admin = create_engine(f"{base}/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(
+            text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
+            {"n": name},
+        )
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+
+
+def alembic(*args: str, database_url: str = TEST_DATABASE_URL) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DATABASE_URL": database_url}
+    return subprocess.run(
+        [sys.executable, "-m", "alembic", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="session")
+def database() -> Iterator[str]:
+    _recreate_database(TEST_DATABASE_URL)
+    result = alembic("upgrade", "head")
+    assert result.returncode == 0, result.stderr
+    yield TEST_DATABASE_URL
+    get_engine().dispose()
+
+
+def reset_data() -> None:
+    """Empty every table and put the demo data back."""
+    tables = ", ".join(f'"{t.name}"' for t in reversed(Base.metadata.sorted_tables))
+    with get_engine().begin() as connection:
+        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    with get_sessionmaker()() as session:
+        seed(session)
+        session.commit()
+
+
+@pytest.fixture
+def clean_db(database: str) -> Iterator[None]:
+    reset_data()
+    yield
+
+
+@pytest.fixture
+def db(clean_db: None) -> Iterator[Session]:
+    session = get_sessionmaker()()
+    yield session
+    session.close()
+
+
+def user_by_email(session: Session, email: str) -> User:
+    from sqlalchemy import select
+
+    user = session.scalar(select(User).where(User.email == email))
+    assert user is not None, email
+    return user
+
+
+def token_for(email: str) -> str:
+    with get_sessionmaker()() as session:
+        user = user_by_email(session, email)
+        return create_access_token(user.id, user.role)
+
+
+def auth(email: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token_for(email)}"}

@@ -1,0 +1,13 @@
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from gateway.main import create_app
+
+
+@pytest.fixture
+def client(clean_db: None) -> Iterator[TestClient]:
+    app = create_app()
+    with TestClient(app.other_asgi_app) as test_client:
+        yield test_client
