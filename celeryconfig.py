@@ -38,7 +38,6 @@ task_default_queue = "notifications"
 # leaves it for another worker instead of losing it.
 task_acks_late = True
 task_reject_on_worker_lost = True
-task_acks_on_failure_or_timeout = True
 # Event tasks take milliseconds: take few at a time so a busy worker does not hoard them.
 worker_prefetch_multiplier = 4
 task_time_limit = 120

@@ -15,6 +15,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from common.db import get_sessionmaker
+from common.events.payloads import notification_payload
 from common.events.publisher import Emit, publish, role_room, user_room
 from common.events.types import EventType, spec_for
 from common.models import DeliveryState, EventLog, Notification, utcnow
@@ -81,23 +82,7 @@ def socket_messages(
 ) -> list[Emit]:
     timestamp = event.created_at.isoformat()
     metadata = event.event_metadata
-    emits = [
-        Emit(
-            "notification",
-            {
-                "id": row.id,
-                "event_type": row.event_type,
-                "title": row.title,
-                "message": row.message,
-                "metadata": metadata,
-                "link": row.link,
-                "is_read": False,
-                "timestamp": timestamp,
-            },
-            user_room(row.user_id),
-        )
-        for row in created
-    ]
+    emits = [Emit("notification", notification_payload(row), user_room(row.user_id)) for row in created]
     counts = unread_counts(session, [row.user_id for row in created])
     emits += [Emit("unread_count", {"count": n}, user_room(uid)) for uid, n in counts.items()]
     emits.append(

@@ -3,25 +3,54 @@
 import asyncio
 import logging
 import time
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import socketio
+from sqlalchemy import select
 
 from common.config import Settings
 from common.db import get_sessionmaker
+from common.events.payloads import notification_payload
 from common.events.publisher import role_room, user_room
-from common.models import User
+from common.models import Notification, User
 from common.services.errors import Unauthorized
-from common.services.notifications import unread_count
+from common.services.notifications import unread_count, unread_counts
 from gateway.deps import user_from_token
 from gateway.realtime.filesystem_manager import AsyncFilesystemManager
+from gateway.realtime.redis_manager import CatchUpRedisManager
 
 log = logging.getLogger(__name__)
 
 
+def _missed_messages(user_ids: set[int], since: float) -> list[tuple[str, dict[str, Any], str]]:
+    """What these users were sent since a moment (with a margin): notifications and counts."""
+    if not user_ids:
+        return []
+    cutoff = datetime.fromtimestamp(since - 5, UTC)
+    session = get_sessionmaker()()
+    try:
+        rows = session.scalars(
+            select(Notification)
+            .where(Notification.user_id.in_(user_ids), Notification.created_at >= cutoff)
+            .order_by(Notification.id)
+        )
+        messages = [("notification", notification_payload(r), user_room(r.user_id)) for r in rows]
+        counts = unread_counts(session, user_ids)
+        messages += [("unread_count", {"count": n}, user_room(uid)) for uid, n in counts.items()]
+        return messages
+    finally:
+        session.close()
+
+
+async def _catch_up(user_ids: set[int], since: float) -> list[tuple[str, dict[str, Any], str]]:
+    return await asyncio.to_thread(_missed_messages, user_ids, since)
+
+
 def _client_manager(settings: Settings) -> socketio.AsyncManager:
     if settings.distributed:
-        return socketio.AsyncRedisManager(settings.redis_url, channel=settings.socketio_channel)
+        return CatchUpRedisManager(settings.redis_url, settings.socketio_channel, _catch_up)
     return AsyncFilesystemManager(settings)
 
 
@@ -38,11 +67,24 @@ def _authenticate(token: Any) -> tuple[int, str, int, float]:
         session.close()
 
 
+def _origin_checker(settings: Settings) -> Callable[[str | None, dict[str, Any]], bool]:
+    """The configured origins, plus the gateway's own origin whatever port it was started on."""
+    allowed = set(settings.allowed_origins)
+
+    def is_allowed(origin: str | None, environ: dict[str, Any]) -> bool:
+        if origin is None:
+            return True  # not a browser: nothing cross-origin to guard against
+        own = f"{environ.get('wsgi.url_scheme', 'http')}://{environ.get('HTTP_HOST', '')}"
+        return origin.rstrip("/") in allowed or origin == own
+
+    return is_allowed
+
+
 def create_socket_server(settings: Settings) -> socketio.AsyncServer:
     sio = socketio.AsyncServer(
         async_mode="asgi",
         client_manager=_client_manager(settings),
-        cors_allowed_origins=settings.allowed_origins,
+        cors_allowed_origins=_origin_checker(settings),
         logger=False,
         engineio_logger=False,
     )

@@ -1,0 +1,54 @@
+"""AsyncRedisManager that catches up after losing its Redis subscription.
+
+Pub/sub is fire-and-forget: what workers publish while this gateway is not
+subscribed never reaches it. So the gateway retries every second (not with
+python-socketio's backoff up to a minute) and, once subscribed again, replays
+from the database the notifications its connected users got meanwhile, and
+pushes their unread counts. Clients dedupe by notification id.
+"""
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import socketio
+
+log = logging.getLogger(__name__)
+CatchUp = Callable[[set[int], float], Awaitable[list[tuple[str, dict[str, Any], str]]]]
+
+
+class CatchUpRedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]
+    def __init__(self, url: str, channel: str, catch_up: CatchUp) -> None:
+        super().__init__(url, channel=channel)
+        self._catch_up = catch_up
+
+    def connected_user_ids(self) -> set[int]:
+        rooms = self.rooms.get("/", {})
+        return {int(room[5:]) for room in rooms if isinstance(room, str) and room.startswith("user_")}
+
+    async def _replay(self, since: float) -> None:
+        try:
+            for event, data, room in await self._catch_up(self.connected_user_ids(), since):
+                await socketio.AsyncManager.emit(self, event, data, namespace="/", room=room)
+        except Exception:
+            log.exception("catch-up after the Redis subscription came back failed")
+
+    async def _redis_listen_with_retries(self):  # type: ignore[no-untyped-def]
+        lost_at: float | None = None
+        while True:
+            try:
+                self._redis_connect()
+                await self.pubsub.subscribe(self.channel)
+                if lost_at is not None:
+                    log.warning("Redis subscription is back; catching up from the database")
+                    asyncio.ensure_future(self._replay(lost_at))
+                    lost_at = None
+                async for message in self.pubsub.listen():
+                    yield message
+            except Exception as exc:
+                if lost_at is None:
+                    lost_at = time.time()
+                log.error("Cannot receive from Redis (%s); retrying in 1 s", exc)
+                await asyncio.sleep(1)
