@@ -63,12 +63,14 @@ def test_same_task_delivered_twice_makes_one_notification(live: Stack) -> None:
     wait_until(lambda: event_state(event_id) == "PROCESSED", 15, "event processed")
     assert notifications_for(event_id) == 1
     # A redelivery after the work was committed: the task sees PROCESSED and does nothing.
-    celery_app.send_task("ORDER_DISPATCHED", args=[event_id], queue="notifications").get(timeout=15)
+    first = celery_app.send_task("ORDER_DISPATCHED", args=[event_id], queue="notifications")
+    wait_until(lambda: f"{first.id}] succeeded" in live.worker.log(), 15, "the redelivered task")
     # A redelivery that runs the handler again (as if it died before marking the event).
     with get_sessionmaker()() as session:
         session.execute(update(EventLog).where(EventLog.id == event_id).values(state=DeliveryState.QUEUED))
         session.commit()
-    celery_app.send_task("ORDER_DISPATCHED", args=[event_id], queue="notifications").get(timeout=15)
+    second = celery_app.send_task("ORDER_DISPATCHED", args=[event_id], queue="notifications")
+    wait_until(lambda: f"{second.id}] succeeded" in live.worker.log(), 15, "the re-run task")
     assert event_state(event_id) == "PROCESSED"
     assert notifications_for(event_id) == 1
 
