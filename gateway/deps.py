@@ -17,7 +17,12 @@ oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/auth/token", auto_error=Fals
 
 
 def get_session() -> Iterator[Session]:
-    """One transaction per request: committed when the endpoint returns, rolled back on error."""
+    """One transaction per request: committed when the endpoint returns, rolled back on error.
+
+    Scoped to the endpoint function (below), so the commit happens before the
+    response is sent: a client that gets 2xx can read its write at once, and a
+    failed commit is an error response, never a success for a lost write.
+    """
     session = get_sessionmaker()()
     try:
         yield session
@@ -29,7 +34,7 @@ def get_session() -> Iterator[Session]:
         session.close()
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def user_from_token(session: Session, token: str | None) -> User:

@@ -10,6 +10,7 @@ router = APIRouter(prefix="/notifications", tags=["notifications"])
 
 
 async def _push_unread_count(request: Request, user_id: int, count: int) -> None:
+    # A background task: it runs after the response, so after the request's commit.
     await request.app.state.sio.emit("unread_count", {"count": count}, room=user_room(user_id))
 
 
@@ -33,7 +34,6 @@ def get_unread_count(session: SessionDep, user: CurrentUser):
 @router.patch("/read-all", response_model=ReadAllResult)
 def read_all(session: SessionDep, user: CurrentUser, request: Request, background: BackgroundTasks):
     updated = notifications.mark_all_read(session, user.id)
-    session.commit()
     count = notifications.unread_count(session, user.id)
     background.add_task(_push_unread_count, request, user.id, count)
     return {"updated": updated}
@@ -48,7 +48,6 @@ def read_one(
     background: BackgroundTasks,
 ):
     notification = notifications.mark_read(session, user.id, notification_id)
-    session.commit()
     count = notifications.unread_count(session, user.id)
     background.add_task(_push_unread_count, request, user.id, count)
     return notification
