@@ -2,7 +2,7 @@
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -75,14 +75,19 @@ def load_order_context(session: Session, order_id: int) -> OrderContext | None:
 
 
 def format_time(value: datetime | str | None) -> str:
+    """A time for a message, always shown in UTC; text that is not a time is shown as it is."""
     if value is None:
         return "not set"
     if isinstance(value, str):
         try:
-            value = datetime.fromisoformat(value)
+            moment = datetime.fromisoformat(value)
         except ValueError:
             return value
-    return value.strftime("%Y-%m-%d %H:%M UTC")
+    else:
+        moment = value
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _supplier_name(ctx: OrderContext) -> str:
