@@ -8,6 +8,7 @@ workers never send the same event twice.
 """
 
 import logging
+import os
 import threading
 
 from sqlalchemy import select, update
@@ -33,14 +34,17 @@ def wake() -> None:
     _wakeup.set()
 
 
+def _running_here() -> bool:
+    # A forked child (a Celery pool process) inherits the variables, not the thread.
+    return _thread is not None and _thread.is_alive() and _pid == os.getpid()
+
+
 def _ensure_started() -> None:
     global _thread, _pid
-    import os
-
-    if _thread is not None and _thread.is_alive() and _pid == os.getpid():
+    if _running_here():
         return
     with _start_lock:
-        if _thread is not None and _thread.is_alive() and _pid == os.getpid():
+        if _running_here():
             return
         _pid = os.getpid()
         _thread = threading.Thread(target=_run, name="event-relay", daemon=True)

@@ -3,10 +3,10 @@ from sqlalchemy.orm import Session
 
 from common.models import Factory, Part, Supplier
 from common.services.errors import Conflict, NotFound
-from common.services.pagination import paginate
+from common.services.pagination import PageData, paginate
 
 
-def list_factories(session: Session, *, limit: int, offset: int) -> tuple[list[Factory], int]:
+def list_factories(session: Session, *, limit: int, offset: int) -> PageData[Factory]:
     return paginate(session, select(Factory).order_by(Factory.id), limit=limit, offset=offset)
 
 
@@ -18,7 +18,7 @@ def create_factory(session: Session, *, name: str) -> Factory:
     return factory
 
 
-def list_suppliers(session: Session, *, limit: int, offset: int) -> tuple[list[Supplier], int]:
+def list_suppliers(session: Session, *, limit: int, offset: int) -> PageData[Supplier]:
     return paginate(session, select(Supplier).order_by(Supplier.id), limit=limit, offset=offset)
 
 
@@ -37,7 +37,7 @@ def create_supplier(session: Session, *, name: str) -> Supplier:
     return supplier
 
 
-def list_parts(session: Session, *, limit: int, offset: int) -> tuple[list[Part], int]:
+def list_parts(session: Session, *, limit: int, offset: int) -> PageData[Part]:
     return paginate(session, select(Part).order_by(Part.name, Part.id), limit=limit, offset=offset)
 
 

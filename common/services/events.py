@@ -11,7 +11,7 @@ from common.events.types import EntityType, EventType, spec_for
 from common.models import EventLog, User
 from common.services.errors import Invalid
 from common.services.metadata import entity_ids
-from common.services.pagination import paginate
+from common.services.pagination import PageData, paginate
 
 
 def list_events(
@@ -24,7 +24,7 @@ def list_events(
     date_to: datetime | None,
     limit: int,
     offset: int,
-) -> tuple[list[EventLog], int]:
+) -> PageData[EventLog]:
     if date_from and date_to and date_from > date_to:
         raise Invalid("date_from must not be after date_to")
     query = select(EventLog).order_by(EventLog.created_at.desc(), EventLog.id.desc())

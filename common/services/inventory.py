@@ -9,7 +9,7 @@ from common.models import InventoryItem, Part
 from common.schemas.catalog import InventoryUpdate
 from common.services.errors import NotFound
 from common.services.metadata import inventory_ids
-from common.services.pagination import paginate
+from common.services.pagination import PageData, paginate
 
 
 def is_low(item: InventoryItem) -> bool:
@@ -18,7 +18,7 @@ def is_low(item: InventoryItem) -> bool:
 
 def list_stock(
     session: Session, *, supplier_id: int | None, limit: int, offset: int
-) -> tuple[list[InventoryItem], int]:
+) -> PageData[InventoryItem]:
     query = select(InventoryItem).order_by(InventoryItem.supplier_id, InventoryItem.part_id)
     if supplier_id is not None:
         query = query.where(InventoryItem.supplier_id == supplier_id)

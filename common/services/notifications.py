@@ -8,12 +8,12 @@ from sqlalchemy.orm import Session
 
 from common.models import Notification, utcnow
 from common.services.errors import NotFound
-from common.services.pagination import paginate
+from common.services.pagination import PageData, paginate
 
 
 def list_for_user(
     session: Session, user_id: int, *, is_read: bool | None, limit: int, offset: int
-) -> tuple[list[Notification], int]:
+) -> PageData[Notification]:
     query = (
         select(Notification)
         .where(Notification.user_id == user_id)

@@ -23,7 +23,7 @@ from common.schemas.orders import DeliveryCreate, DeliveryUpdate, OrderCreate, T
 from common.services.errors import Conflict, Forbidden, Invalid, NotFound
 from common.services.inventory import alert_if_newly_low, is_low
 from common.services.metadata import order_ids
-from common.services.pagination import paginate
+from common.services.pagination import PageData, paginate
 
 S = OrderStatus
 
@@ -69,7 +69,7 @@ def _with_details() -> Any:
 
 def list_orders(
     session: Session, user: User, *, status: OrderStatus | None, limit: int, offset: int
-) -> tuple[list[Order], int]:
+) -> PageData[Order]:
     query = (
         select(Order)
         .where(visible_to(user))
@@ -298,8 +298,3 @@ def update_eta(session: Session, supplier: User, order_id: int, data: DeliveryUp
         },
     )
     return delivery
-
-
-def require_buyer_factory(user: User) -> None:
-    if user.role != Role.BUYER or user.factory_id is None:
-        raise Forbidden("Only a buyer of a factory can place orders")

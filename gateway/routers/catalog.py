@@ -10,8 +10,7 @@ router = APIRouter(tags=["reference data"])
 
 @router.get("/factories/", response_model=Page[FactoryOut])
 def list_factories(session: SessionDep, _user: CurrentUser, limit: Limit = 20, offset: Offset = 0):
-    items, total = catalog.list_factories(session, limit=limit, offset=offset)
-    return {"items": items, "total": total, "limit": limit, "offset": offset}
+    return catalog.list_factories(session, limit=limit, offset=offset)
 
 
 @router.post("/factories/", response_model=FactoryOut, status_code=status.HTTP_201_CREATED)
@@ -21,8 +20,7 @@ def create_factory(body: NamedCreate, session: SessionDep, _admin: AdminUser):
 
 @router.get("/suppliers/", response_model=Page[SupplierOut])
 def list_suppliers(session: SessionDep, _user: CurrentUser, limit: Limit = 20, offset: Offset = 0):
-    items, total = catalog.list_suppliers(session, limit=limit, offset=offset)
-    return {"items": items, "total": total, "limit": limit, "offset": offset}
+    return catalog.list_suppliers(session, limit=limit, offset=offset)
 
 
 @router.get("/suppliers/{supplier_id}", response_model=SupplierOut)
@@ -37,8 +35,7 @@ def create_supplier(body: NamedCreate, session: SessionDep, _admin: AdminUser):
 
 @router.get("/parts/", response_model=Page[PartOut])
 def list_parts(session: SessionDep, _user: CurrentUser, limit: Limit = 20, offset: Offset = 0):
-    items, total = catalog.list_parts(session, limit=limit, offset=offset)
-    return {"items": items, "total": total, "limit": limit, "offset": offset}
+    return catalog.list_parts(session, limit=limit, offset=offset)
 
 
 @router.post("/parts/", response_model=PartOut, status_code=status.HTTP_201_CREATED)

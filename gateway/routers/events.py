@@ -23,7 +23,7 @@ def list_events(
     limit: Limit = 20,
     offset: Offset = 0,
 ):
-    items, total = events.list_events(
+    return events.list_events(
         session,
         event_type=event_type,
         entity_type=entity_type,
@@ -33,7 +33,6 @@ def list_events(
         limit=limit,
         offset=offset,
     )
-    return {"items": items, "total": total, "limit": limit, "offset": offset}
 
 
 @router.post("/", response_model=EventAccepted, status_code=status.HTTP_202_ACCEPTED)

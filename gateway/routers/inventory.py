@@ -12,8 +12,7 @@ router = APIRouter(prefix="/inventory", tags=["inventory"])
 @router.get("/", response_model=Page[InventoryOut])
 def list_stock(session: SessionDep, user: SupplierOrAdmin, limit: Limit = 20, offset: Offset = 0):
     supplier_id = None if user.role == Role.ADMIN else user.supplier_id
-    items, total = inventory.list_stock(session, supplier_id=supplier_id, limit=limit, offset=offset)
-    return {"items": items, "total": total, "limit": limit, "offset": offset}
+    return inventory.list_stock(session, supplier_id=supplier_id, limit=limit, offset=offset)
 
 
 @router.put("/{part_id}", response_model=InventoryOut)

@@ -22,8 +22,7 @@ def list_notifications(
     limit: Limit = 20,
     offset: Offset = 0,
 ):
-    items, total = notifications.list_for_user(session, user.id, is_read=is_read, limit=limit, offset=offset)
-    return {"items": items, "total": total, "limit": limit, "offset": offset}
+    return notifications.list_for_user(session, user.id, is_read=is_read, limit=limit, offset=offset)
 
 
 @router.get("/unread-count", response_model=UnreadCount)

@@ -29,8 +29,7 @@ def list_orders(
     limit: Limit = 20,
     offset: Offset = 0,
 ):
-    items, total = orders.list_orders(session, user, status=status, limit=limit, offset=offset)
-    return {"items": items, "total": total, "limit": limit, "offset": offset}
+    return orders.list_orders(session, user, status=status, limit=limit, offset=offset)
 
 
 @router.get("/{order_id}", response_model=OrderOut)
