@@ -42,12 +42,39 @@ async function unread(page) {
   return Number(/(\d+) unread/.exec(name)[1]);
 }
 async function waitUnread(page, expected, timeout = 15000) {
-  const start = Date.now();
-  while (Date.now() - start < timeout) {
-    if ((await unread(page)) === expected) return Date.now();
-    await page.waitForTimeout(10);
+  try {
+    await page.waitForFunction(
+      (n) => document.querySelector('button[aria-label^="Notifications"]')?.getAttribute("aria-label") === `Notifications, ${n} unread`,
+      expected,
+      { polling: 5, timeout },
+    );
+  } catch {
+    throw new Error(`expected ${expected} unread, have ${await unread(page)}`);
   }
-  throw new Error(`expected ${expected} unread, have ${await unread(page)}`);
+}
+
+// Milliseconds from the start of `action` (an API call) to the badge showing `expected`,
+// stamped inside the page by a MutationObserver: Playwright's own waiting adds
+// hundreds of milliseconds of its overhead, so it cannot be the clock.
+async function timeBadge(page, expected, action) {
+  await page.evaluate((n) => {
+    window.__badgeMovedAt = null;
+    const bellButton = document.querySelector('button[aria-label^="Notifications"]');
+    new MutationObserver(() => {
+      if (window.__badgeMovedAt === null && bellButton.getAttribute("aria-label") === `Notifications, ${n} unread`) {
+        window.__badgeMovedAt = Date.now();
+      }
+    }).observe(bellButton, { attributes: true, attributeFilter: ["aria-label"] });
+  }, expected);
+  const started = Date.now();
+  await action();
+  let movedAt = null;
+  while (movedAt === null && Date.now() - started < 15000) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    movedAt = await page.evaluate(() => window.__badgeMovedAt);
+  }
+  if (movedAt === null) throw new Error(`badge never showed ${expected} unread`);
+  return movedAt - started;
 }
 
 async function test(name, fn) {
@@ -92,11 +119,11 @@ try {
   });
 
   await test("an order placed through the API lights up both bells and toasts", async () => {
-    const started = Date.now();
-    const order = await call(tokens.buyer, "POST", "/orders/", { items: [{ part_id: 3, quantity: 2 }] });
-    orderId = order.id;
-    const moved = await waitUnread(buyer, 1);
-    timings.push(moved - started);
+    timings.push(
+      ["order placed (matched by the worker)", await timeBadge(buyer, 1, async () => {
+        orderId = (await call(tokens.buyer, "POST", "/orders/", { items: [{ part_id: 3, quantity: 2 }] })).id;
+      })],
+    );
     await waitUnread(supplier, 1);
     await waitUnread(buyerTab2, 1);
     await buyer.getByRole("status").filter({ hasText: "Supplier Matched" }).first().waitFor();
@@ -124,11 +151,19 @@ try {
   });
 
   await test("an event fired through POST /api/events/ moves the buyer's bell", async () => {
-    const before = await unread(buyerTab2);
-    const started = Date.now();
-    await call(tokens.admin, "POST", "/events/", { event_type: "ETA_UPDATED", entity_type: "order", entity_id: orderId });
-    const moved = await waitUnread(buyerTab2, before + 1);
-    timings.push(moved - started);
+    // Start the clock only once the tab shows the server's count: notifications of
+    // the moves above may still be on their way, and would be timed instead.
+    const { count: before } = await call(tokens.buyer, "GET", "/notifications/unread-count");
+    await waitUnread(buyerTab2, before);
+    // Timed on the tab a person is looking at: Chromium renders a tab behind
+    // another one later (measured here: about 350 ms instead of about 45 ms).
+    await buyerTab2.bringToFront();
+    timings.push([
+      "event fired through POST /api/events/",
+      await timeBadge(buyerTab2, before + 1, () =>
+        call(tokens.admin, "POST", "/events/", { event_type: "ETA_UPDATED", entity_type: "order", entity_id: orderId }),
+      ),
+    ]);
     await buyerTab2.getByRole("status").filter({ hasText: "ETA Updated" }).first().waitFor();
   });
 
@@ -158,9 +193,6 @@ try {
 
 const passed = results.filter(([, ok]) => ok).length;
 const failed = results.length - passed;
-if (timings.length) {
-  const sorted = [...timings].sort((a, b) => a - b);
-  console.log(`badge moved ${sorted.join(", ")} ms after the API call (median ${sorted[Math.floor(sorted.length / 2)]} ms)`);
-}
+for (const [what, ms] of timings) console.log(`badge moved ${ms} ms after the API call: ${what}`);
 console.log(`e2e: ${passed} passed, ${failed} failed`);
 process.exit(failed === 0 && passed > 0 ? 0 : 1);
