@@ -8,12 +8,14 @@ import time
 
 import httpx
 import pytest
-from sqlalchemy import func, select, text, update
+from sqlalchemy import create_engine, func, select, text, update
+from sqlalchemy.orm import Session
 
 from common.db import get_sessionmaker
 from common.events.broker import app as celery_app
 from common.models import DeliveryState, EventLog, Notification
-from tests.conftest import token_for
+from common.seed import seed
+from tests.conftest import TEST_DATABASE_URL, _recreate_database, alembic, token_for
 from tests.integration.conftest import Stack
 from tests.integration.stack import Listener, free_port, process_env, start_gateway, start_worker, wait_until
 
@@ -80,6 +82,19 @@ def sessions_waiting_on(fragment: str) -> int:
     with get_sessionmaker()() as session:
         query = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query ILIKE :q"
         return int(session.execute(text(query), {"q": f"%{fragment}%"}).scalar() or 0)
+
+
+def fresh_seeded_database(name: str) -> str:
+    url = TEST_DATABASE_URL.rsplit("/", 1)[0] + f"/{name}"
+    _recreate_database(url)
+    result = alembic("upgrade", "head", database_url=url)
+    assert result.returncode == 0, result.stderr
+    engine = create_engine(url)
+    with Session(engine) as session:
+        seed(session)
+        session.commit()
+    engine.dispose()
+    return url
 
 
 def worker_children(worker_pid: int) -> list[int]:
@@ -185,7 +200,14 @@ def test_redis_outage_delays_but_never_loses_events(live: Stack) -> None:
         )
 
     start_redis()
-    env = process_env(REDIS_URL=f"redis://127.0.0.1:{redis_port}/0", SOCKETIO_CHANNEL="partpulse-outage")
+    # A database of its own: the main stack's relay would otherwise send this stack's
+    # pending events through the main Redis, and the outage would prove nothing.
+    database_url = fresh_seeded_database("partpulse_outage")
+    env = process_env(
+        DATABASE_URL=database_url,
+        REDIS_URL=f"redis://127.0.0.1:{redis_port}/0",
+        SOCKETIO_CHANNEL="partpulse-outage",
+    )
     gateway_port = free_port()
     gateway = start_gateway("gateway-outage", gateway_port, env)
     worker = start_worker("worker-outage", env, concurrency=1)
@@ -197,12 +219,14 @@ def test_redis_outage_delays_but_never_loses_events(live: Stack) -> None:
         order_id = place_order(url)
         assert time.monotonic() - started < 2, "placing an order must not wait for the broker"
         time.sleep(1.5)
-        with get_sessionmaker()() as session:
+        engine = create_engine(database_url)
+        with Session(engine) as session:
             state = session.scalar(
                 select(EventLog.state).where(
                     EventLog.entity_id == order_id, EventLog.event_type == "ORDER_PLACED"
                 )
             )
+        engine.dispose()
         assert state == "PENDING"
         start_redis()
         note = listener.wait_for(
