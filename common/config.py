@@ -22,6 +22,19 @@ class Settings(BaseSettings):
     cors_origins: str = ""
     seed_demo: bool = True
     flower_port: int = 5555
+    flower_basic_auth: str = ""
+    event_redeliver_seconds: float = 60.0
+    max_body_bytes: int = 1_048_576
+    login_attempts_per_minute: int = 10
+    trusted_proxies: str = ""
+    smtp_url: str = ""
+    mail_from: str = "PartPulse <noreply@partpulse.local>"
+    escalate_unconfirmed_seconds: float = 14_400.0
+    escalation_check_seconds: float = 60.0
+    low_stock_digest_seconds: float = 3_600.0
+    metrics_token: str = ""
+    worker_metrics_port: int = 9808
+    public_url: str = ""
 
     # Not in the contract: knobs for tests and tuning.
     bcrypt_rounds: int = 12
@@ -57,6 +70,10 @@ class Settings(BaseSettings):
                 "refusing to sign tokens with the development secret"
             )
         return DEV_JWT_SECRET
+
+    @property
+    def public_base_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @property
     def broker_url(self) -> str:

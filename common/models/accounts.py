@@ -1,7 +1,7 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, Float, ForeignKey, String
+from sqlalchemy import Boolean, Float, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from common.models.base import Base, UTCDateTime, utcnow
@@ -41,4 +41,7 @@ class User(Base):
     factory_id: Mapped[int | None] = mapped_column(ForeignKey("factories.id"), index=True)
     supplier_id: Mapped[int | None] = mapped_column(ForeignKey("suppliers.id"), index=True)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Grows with every change of this user's unread state, in the transaction
+    # that makes it; a pushed unread_count carries it (CONTRACT section 5).
+    unread_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -29,6 +29,12 @@ class EventLog(Base):
             postgresql_where=text("state = 'PENDING'"),
             sqlite_where=text("state = 'PENDING'"),
         ),
+        Index(
+            "ix_event_logs_queued",
+            "queued_at",
+            postgresql_where=text("state = 'QUEUED'"),
+            sqlite_where=text("state = 'QUEUED'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -42,6 +48,9 @@ class EventLog(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
     queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # How many times the relay handed this event to the broker; the redelivery
+    # sweep waits EVENT_REDELIVER_SECONDS * 2**(sends - 1) before the next.
+    sends: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 

@@ -1,12 +1,13 @@
 """A user's notifications. Every query filters on the caller: nobody reads another's."""
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from common.models import Notification, utcnow
+from common.models import Notification, User, utcnow
 from common.services.errors import NotFound
 from common.services.pagination import PageData, paginate
 
@@ -22,6 +23,55 @@ def list_for_user(
     if is_read is not None:
         query = query.where(Notification.is_read == is_read)
     return paginate(session, query, limit=limit, offset=offset)
+
+
+@dataclass(frozen=True)
+class UnreadState:
+    count: int
+    version: int
+
+    def payload(self) -> dict[str, int]:
+        """The `unread_count` socket message (CONTRACT section 5)."""
+        return {"count": self.count, "version": self.version}
+
+
+def bump_unread_versions(session: Session, user_ids: Iterable[int]) -> None:
+    """Mark a change of these users' unread state, in the transaction that makes it.
+
+    Locking the user rows (in id order, so two writers cannot deadlock) orders
+    every change of one user's unread state: after commit, a reader that sees a
+    higher version also sees every change before it, so a client that keeps the
+    count with the highest version ends on the truth.
+    """
+    ids = sorted(set(user_ids))
+    if not ids:
+        return
+    locked = select(User.id).where(User.id.in_(ids)).order_by(User.id).with_for_update()
+    session.execute(
+        update(User)
+        .where(User.id.in_(locked.scalar_subquery()))
+        .values(unread_version=User.unread_version + 1)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def unread_states(session: Session, user_ids: Iterable[int]) -> dict[int, UnreadState]:
+    """Count and version per user, read together in one statement (one snapshot).
+
+    Call it after the commit that changed the state, never before: a count read
+    inside an uncommitted transaction may never become the truth.
+    """
+    ids = list(set(user_ids))
+    if not ids:
+        return {}
+    unread = (
+        select(func.count())
+        .where(Notification.user_id == User.id, Notification.is_read.is_(False))
+        .correlate(User)
+        .scalar_subquery()
+    )
+    rows = session.execute(select(User.id, unread, User.unread_version).where(User.id.in_(ids))).all()
+    return {user_id: UnreadState(count, version) for user_id, count, version in rows}
 
 
 def unread_count(session: Session, user_id: int) -> int:
