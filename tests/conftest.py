@@ -13,6 +13,9 @@ TEST_DATABASE_URL = os.environ.get(
     "TEST_DATABASE_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/partpulse_test"
 )
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+# Databases a test makes for itself are named after the main test database, so
+# two checkouts with their own TEST_DATABASE_URL never share one.
+TEST_DB_NAME = TEST_DATABASE_URL.rsplit("/", 1)[1]
 TEST_JWT_SECRET = "test-secret-for-partpulse-tests-only-0123456789"
 
 # In-process code (TestClient, services) sees the test services. The relay is
@@ -23,7 +26,7 @@ TEST_ENV = {
     "REDIS_URL": TEST_REDIS_URL,
     "JWT_SECRET": TEST_JWT_SECRET,
     "BCRYPT_ROUNDS": "4",
-    "SOCKETIO_CHANNEL": "partpulse-test",
+    "SOCKETIO_CHANNEL": f"partpulse-{TEST_DB_NAME}",
     "VAR_DIR": str(ROOT / "var" / "test"),
 }
 os.environ.update(TEST_ENV)

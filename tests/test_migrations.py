@@ -1,8 +1,8 @@
 from sqlalchemy import create_engine, text
 
-from tests.conftest import TEST_DATABASE_URL, _recreate_database, alembic
+from tests.conftest import TEST_DATABASE_URL, TEST_DB_NAME, _recreate_database, alembic
 
-MIGRATION_DB = TEST_DATABASE_URL.rsplit("/", 1)[0] + "/partpulse_migrations"
+MIGRATION_DB = TEST_DATABASE_URL.rsplit("/", 1)[0] + f"/{TEST_DB_NAME}_migrations"
 
 
 def test_upgrade_head_on_empty_database_then_no_drift() -> None:

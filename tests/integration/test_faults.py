@@ -15,7 +15,7 @@ from common.db import get_sessionmaker
 from common.events.broker import app as celery_app
 from common.models import DeliveryState, EventLog, Notification
 from common.seed import seed
-from tests.conftest import TEST_DATABASE_URL, _recreate_database, alembic, token_for
+from tests.conftest import TEST_DATABASE_URL, TEST_DB_NAME, _recreate_database, alembic, token_for
 from tests.integration.conftest import Stack
 from tests.integration.stack import Listener, free_port, process_env, start_gateway, start_worker, wait_until
 
@@ -85,7 +85,7 @@ def sessions_waiting_on(fragment: str) -> int:
 
 
 def fresh_seeded_database(name: str) -> str:
-    url = TEST_DATABASE_URL.rsplit("/", 1)[0] + f"/{name}"
+    url = TEST_DATABASE_URL.rsplit("/", 1)[0] + f"/{TEST_DB_NAME}_{name}"
     _recreate_database(url)
     result = alembic("upgrade", "head", database_url=url)
     assert result.returncode == 0, result.stderr
@@ -202,7 +202,7 @@ def test_redis_outage_delays_but_never_loses_events(live: Stack) -> None:
     start_redis()
     # A database of its own: the main stack's relay would otherwise send this stack's
     # pending events through the main Redis, and the outage would prove nothing.
-    database_url = fresh_seeded_database("partpulse_outage")
+    database_url = fresh_seeded_database("outage")
     env = process_env(
         DATABASE_URL=database_url,
         REDIS_URL=f"redis://127.0.0.1:{redis_port}/0",
