@@ -221,6 +221,7 @@ def low_stock_notice(session: Session, event: EventLog) -> Notice | None:
         "Low Stock Alert",
         f"Part {part.name if part else item.part_id} is below threshold ({quantity} remaining)",
         supplier_user_ids(session, item.supplier_id) | admin_ids(session),
+        link=f"/inventory/{item.part_id}",  # web helper: the inventory page for this part
     )
 
 
