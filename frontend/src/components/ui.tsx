@@ -1,0 +1,33 @@
+import { CircleAlert, Inbox, LoaderCircle } from "lucide-react";
+import type { ReactNode } from "react";
+import { statusLabel } from "../lib/format";
+
+export function Loading({ what = "Loading…" }: { what?: string }) {
+  return (
+    <p className="empty" role="status">
+      <LoaderCircle className="spin" size={18} aria-hidden="true" /> {what}
+    </p>
+  );
+}
+
+export function Empty({ children }: { children: ReactNode }) {
+  return (
+    <p className="empty">
+      <Inbox size={18} aria-hidden="true" /> {children}
+    </p>
+  );
+}
+
+export function ErrorText({ children }: { children: ReactNode }) {
+  if (!children) return null;
+  return (
+    <p className="error-text" role="alert">
+      <CircleAlert size={16} aria-hidden="true" /> {children}
+    </p>
+  );
+}
+
+/** An order or event status as a small pill (text, not colour alone). */
+export function StatusPill({ status }: { status: string }) {
+  return <span className={`pill pill-${status.toLowerCase()}`}>{statusLabel(status)}</span>;
+}
