@@ -27,7 +27,7 @@ export function FeedList({ events, loading = false }: { events: SystemEvent[]; l
     <section aria-label="Live activity" className="card feed">
       <h2>Live activity</h2>
       {events.length === 0 && <p className="empty">{loading ? "Loading…" : "Waiting for events…"}</p>}
-      <ul aria-live="off">
+      <ul aria-label="Recent events" tabIndex={0}>
         {events.map((e) => (
           <li key={e.event_id} className="feed-entry">
             <span className="feed-time"><TimeAgo iso={e.timestamp} /></span>

@@ -2,7 +2,7 @@ import { RotateCcw, Zap } from "lucide-react";
 import { type FormEvent, useCallback, useEffect, useRef, useState } from "react";
 import { EventBadge } from "../components/EventBadge";
 import { LiveActivityFeed } from "../components/LiveActivityFeed";
-import { Empty, ErrorText, Loading, StatusPill } from "../components/ui";
+import { Empty, ErrorText, Loading, StatusPill, TableWrap, Field } from "../components/ui";
 import { useOnReconnect } from "../hooks/useNotifications";
 import { useSocket } from "../hooks/useSocket";
 import { api } from "../lib/api";
@@ -115,18 +115,18 @@ export function EventLog() {
     <section className="card event-log" aria-labelledby="event-log-h">
       <h2 id="event-log-h">Event log</h2>
       <form className="filters" aria-label="Event log filters" onSubmit={(e) => e.preventDefault()}>
-        <label className="field"><span>Type</span>
-          <select value={filters.event_type} onChange={set("event_type")}>
+        <Field label="Type">{(id) => (
+          <select id={id} value={filters.event_type} onChange={set("event_type")}>
             <option value="">Any type</option>{EVENT_TYPES.map((t) => <option key={t}>{t}</option>)}
-          </select></label>
-        <label className="field"><span>Entity</span>
-          <select value={filters.entity_type} onChange={set("entity_type")}>
+          </select>)}</Field>
+        <Field label="Entity">{(id) => (
+          <select id={id} value={filters.entity_type} onChange={set("entity_type")}>
             <option value="">Any entity</option>{ENTITY_TYPES.map((t) => <option key={t}>{t}</option>)}
-          </select></label>
-        <label className="field"><span>State</span>
-          <select value={filters.state} onChange={set("state")}>
+          </select>)}</Field>
+        <Field label="State">{(id) => (
+          <select id={id} value={filters.state} onChange={set("state")}>
             <option value="">Any state</option>{EVENT_STATES.map((t) => <option key={t}>{t}</option>)}
-          </select></label>
+          </select>)}</Field>
         <label className="field"><span>From</span>
           <input type="datetime-local" value={filters.date_from} onChange={set("date_from")} /></label>
         <label className="field"><span>To</span>
@@ -139,7 +139,7 @@ export function EventLog() {
       {!page && !error && <Loading what="Loading events…" />}
       {page && page.items.length === 0 && <Empty>{filtered ? "No events match these filters." : "No events yet."}</Empty>}
       {page && page.items.length > 0 && (
-        <div className="table-wrap">
+        <TableWrap label="Event log">
           <table className="data" aria-label="Event log" aria-busy={loading}>
             <thead>
               <tr>
@@ -168,7 +168,7 @@ export function EventLog() {
               ))}
             </tbody>
           </table>
-        </div>
+        </TableWrap>
       )}
       {page && (
         <nav aria-label="Event log pages" className="pager">
@@ -201,14 +201,14 @@ function FireEvent() {
   return (
     <form onSubmit={submit} aria-labelledby="fire-h" className="card form-grid fire">
       <h2 id="fire-h">Fire an event</h2>
-      <label className="field"><span>Event type</span>
-        <select value={eventType} onChange={(e) => { setEventType(e.target.value); setEntityType(defaultEntity(e.target.value)); }}>
+      <Field label="Event type">{(id) => (
+        <select id={id} value={eventType} onChange={(e) => { setEventType(e.target.value); setEntityType(defaultEntity(e.target.value)); }}>
           {EVENT_TYPES.map((t) => <option key={t}>{t}</option>)}
-        </select></label>
-      <label className="field"><span>Entity type</span>
-        <select value={entityType} onChange={(e) => setEntityType(e.target.value)}>
+        </select>)}</Field>
+      <Field label="Entity type">{(id) => (
+        <select id={id} value={entityType} onChange={(e) => setEntityType(e.target.value)}>
           {ENTITY_TYPES.map((t) => <option key={t}>{t}</option>)}
-        </select></label>
+        </select>)}</Field>
       <label className="field"><span>Entity id</span>
         <input type="number" min={1} value={entityId} onChange={(e) => setEntityId(Number(e.target.value))} required /></label>
       <div className="form-actions">

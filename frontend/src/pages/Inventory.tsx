@@ -1,7 +1,7 @@
 import { TriangleAlert } from "lucide-react";
 import { useCallback, useEffect, useState } from "react";
 import { Link } from "react-router-dom";
-import { Empty, ErrorText, Loading } from "../components/ui";
+import { Empty, ErrorText, Loading, TableWrap } from "../components/ui";
 import { useOnReconnect } from "../hooks/useNotifications";
 import { api } from "../lib/api";
 import { dateTime, money } from "../lib/format";
@@ -41,7 +41,7 @@ export function InventoryPage() {
       {!page && !error && <Loading what="Loading stock…" />}
       {page?.items.length === 0 && <Empty>No stock rows yet.</Empty>}
       {page && page.items.length > 0 && (
-        <div className="table-wrap card">
+        <TableWrap label="Stock" card>
           <table className="data" aria-label="Stock">
             <thead>
               <tr>
@@ -68,7 +68,7 @@ export function InventoryPage() {
               ))}
             </tbody>
           </table>
-        </div>
+        </TableWrap>
       )}
       {page && page.total > SIZE && (
         <nav aria-label="Pages" className="pager">

@@ -1,6 +1,6 @@
 import { type FormEvent, useCallback, useEffect, useState } from "react";
 import { Link, useParams } from "react-router-dom";
-import { Empty, ErrorText, Loading } from "../components/ui";
+import { Empty, ErrorText, Loading, TableWrap } from "../components/ui";
 import { useOnReconnect } from "../hooks/useNotifications";
 import { api } from "../lib/api";
 import { dateTime, money } from "../lib/format";
@@ -88,7 +88,7 @@ export function InventoryItemPage() {
       {rows === null && !error && <Loading what="Loading stock…" />}
       {rows && rows.length === 0 && !supplier && <Empty>No supplier stocks this part.</Empty>}
       {rows && rows.length > 0 && (
-        <div className="table-wrap card">
+        <TableWrap label={supplier ? "Your stock of this part" : "Stock by supplier"} card>
           <table className="data" aria-label={supplier ? "Your stock of this part" : "Stock by supplier"}>
             <thead>
               <tr>
@@ -112,7 +112,7 @@ export function InventoryItemPage() {
               ))}
             </tbody>
           </table>
-        </div>
+        </TableWrap>
       )}
       {supplier && rows !== null && (
         <EditStock key={own?.id ?? "new"} partId={partId} row={own}

@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useState } from "react";
 import { Link, useParams } from "react-router-dom";
 import { nextStatus, OrderStatusTracker } from "../components/OrderStatusTracker";
-import { ErrorText, Loading, StatusPill } from "../components/ui";
+import { ErrorText, Loading, StatusPill, TableWrap } from "../components/ui";
 import { useOnReconnect } from "../hooks/useNotifications";
 import { useSocket } from "../hooks/useSocket";
 import { api } from "../lib/api";
@@ -105,7 +105,7 @@ export function OrderDetailPage() {
       <div className="grid-2">
         <section className="card" aria-labelledby="items-h">
           <h2 id="items-h">Parts</h2>
-          <div className="table-wrap">
+          <TableWrap label="Parts">
             <table className="data" aria-label="Parts">
               <thead><tr><th scope="col">Part</th><th scope="col">SKU</th><th scope="col" className="num">Qty</th><th scope="col" className="num">Unit price</th></tr></thead>
               <tbody>
@@ -122,7 +122,7 @@ export function OrderDetailPage() {
                 <tfoot><tr><th scope="row" colSpan={3}>Total</th><td className="num">{money(total)}</td></tr></tfoot>
               )}
             </table>
-          </div>
+          </TableWrap>
         </section>
 
         <section className="card" aria-labelledby="details-h">

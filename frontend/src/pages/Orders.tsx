@@ -1,6 +1,6 @@
 import { type FormEvent, useCallback, useEffect, useState } from "react";
 import { Link } from "react-router-dom";
-import { Empty, ErrorText, Loading, StatusPill } from "../components/ui";
+import { Empty, ErrorText, Field, Loading, StatusPill, TableWrap } from "../components/ui";
 import { useOnReconnect } from "../hooks/useNotifications";
 import { useSocket } from "../hooks/useSocket";
 import { api } from "../lib/api";
@@ -32,13 +32,12 @@ function PlaceOrder({ onPlaced }: { onPlaced: () => void }) {
   return (
     <form className="card form-grid" onSubmit={submit} aria-label="Place an order">
       <h2>Place an order</h2>
-      <label className="field">
-        <span>Part</span>
-        <select value={partId} onChange={(e) => setPartId(e.target.value)} required>
+      <Field label="Part">{(id) => (
+        <select id={id} value={partId} onChange={(e) => setPartId(e.target.value)} required>
           <option value="">Choose a part…</option>
           {parts.map((p) => <option key={p.id} value={p.id}>{p.name} ({p.sku})</option>)}
         </select>
-      </label>
+      )}</Field>
       <label className="field">
         <span>Quantity</span>
         <input type="number" min={1} value={quantity} onChange={(e) => setQuantity(Number(e.target.value))} />
@@ -85,7 +84,7 @@ export function OrdersPage() {
       {orders === null && !error && <Loading what="Loading orders…" />}
       {orders?.length === 0 && <Empty>No orders yet.</Empty>}
       {orders && orders.length > 0 && (
-        <div className="table-wrap card">
+        <TableWrap label="Orders" card>
           <table className="data" aria-label="Orders">
             <thead><tr><th scope="col">Order</th><th scope="col">Status</th><th scope="col">Items</th><th scope="col">Supplier</th><th scope="col">Placed</th></tr></thead>
             <tbody>
@@ -100,7 +99,7 @@ export function OrdersPage() {
               ))}
             </tbody>
           </table>
-        </div>
+        </TableWrap>
       )}
     </main>
   );

@@ -1,5 +1,5 @@
 import { useEffect, useState } from "react";
-import { ErrorText, Loading } from "../components/ui";
+import { ErrorText, Loading, TableWrap } from "../components/ui";
 import { api, ApiError } from "../lib/api";
 import { CRITICAL_TYPES, EVENT_TYPES, eventKind } from "../lib/events";
 import type { Preferences } from "../lib/types";
@@ -53,7 +53,7 @@ export function SettingsPage() {
         <ErrorText>{error}</ErrorText>
         {!prefs && !error && !unavailable && <Loading what="Loading preferences…" />}
         {prefs && (
-          <div className="table-wrap">
+          <TableWrap label="Notification preferences">
             <table className="data prefs" aria-label="Notification preferences">
               <thead><tr><th scope="col">Event</th><th scope="col">In app</th><th scope="col">Email</th></tr></thead>
               <tbody>
@@ -93,7 +93,7 @@ export function SettingsPage() {
                 })}
               </tbody>
             </table>
-          </div>
+          </TableWrap>
         )}
         <p role="status" className="ok-text">{saved}</p>
       </section>
