@@ -127,10 +127,10 @@ export function EventLog() {
           <select id={id} value={filters.state} onChange={set("state")}>
             <option value="">Any state</option>{EVENT_STATES.map((t) => <option key={t}>{t}</option>)}
           </select>)}</Field>
-        <label className="field"><span>From</span>
-          <input type="datetime-local" value={filters.date_from} onChange={set("date_from")} /></label>
-        <label className="field"><span>To</span>
-          <input type="datetime-local" value={filters.date_to} onChange={set("date_to")} /></label>
+        <Field label="From">{(id) => (
+          <input id={id} type="datetime-local" value={filters.date_from} onChange={set("date_from")} />)}</Field>
+        <Field label="To">{(id) => (
+          <input id={id} type="datetime-local" value={filters.date_to} onChange={set("date_to")} />)}</Field>
         <div className="form-actions">
           <button type="button" disabled={!filtered} onClick={() => { setFilters(NO_FILTERS); setOffset(0); }}>Clear filters</button>
         </div>

@@ -42,7 +42,7 @@ export function InventoryPage() {
       {page?.items.length === 0 && <Empty>No stock rows yet.</Empty>}
       {page && page.items.length > 0 && (
         <TableWrap label="Stock" card>
-          <table className="data" aria-label="Stock">
+          <table className="data cards-phone" aria-label="Stock">
             <thead>
               <tr>
                 <th scope="col">Part</th><th scope="col">SKU</th>
@@ -55,15 +55,15 @@ export function InventoryPage() {
             <tbody>
               {page.items.map((r) => (
                 <tr key={r.id} className={r.is_low ? "row-low" : undefined} data-low={r.is_low ? "true" : "false"}>
-                  <td><Link to={`/inventory/${r.part_id}`}>{r.part_name ?? `Part ${r.part_id}`}</Link></td>
-                  <td><code>{r.part_sku ?? "—"}</code></td>
-                  {admin && <td>{r.supplier_name ?? `Supplier ${r.supplier_id}`}</td>}
-                  <td className="num">{r.quantity}</td>
-                  <td className="num">{r.low_stock_threshold}</td>
-                  <td><LowMark row={r} /></td>
-                  <td className="num">{money(r.unit_price)}</td>
-                  <td className="num">{r.lead_time_days} d</td>
-                  <td>{dateTime(r.updated_at)}</td>
+                  <td data-label="Part"><Link to={`/inventory/${r.part_id}`}>{r.part_name ?? `Part ${r.part_id}`}</Link></td>
+                  <td data-label="SKU"><code>{r.part_sku ?? "—"}</code></td>
+                  {admin && <td data-label="Supplier">{r.supplier_name ?? `Supplier ${r.supplier_id}`}</td>}
+                  <td className="num" data-label="Quantity">{r.quantity}</td>
+                  <td className="num" data-label="Threshold">{r.low_stock_threshold}</td>
+                  <td data-label="Stock"><LowMark row={r} /></td>
+                  <td className="num" data-label="Unit price">{money(r.unit_price)}</td>
+                  <td className="num" data-label="Lead time">{r.lead_time_days} d</td>
+                  <td data-label="Updated">{dateTime(r.updated_at)}</td>
                 </tr>
               ))}
             </tbody>

@@ -89,7 +89,7 @@ export function InventoryItemPage() {
       {rows && rows.length === 0 && !supplier && <Empty>No supplier stocks this part.</Empty>}
       {rows && rows.length > 0 && (
         <TableWrap label={supplier ? "Your stock of this part" : "Stock by supplier"} card>
-          <table className="data" aria-label={supplier ? "Your stock of this part" : "Stock by supplier"}>
+          <table className="data cards-phone" aria-label={supplier ? "Your stock of this part" : "Stock by supplier"}>
             <thead>
               <tr>
                 <th scope="col">Supplier</th><th scope="col" className="num">Quantity</th>
@@ -101,13 +101,13 @@ export function InventoryItemPage() {
             <tbody>
               {rows.map((r) => (
                 <tr key={r.id} className={r.is_low ? "row-low" : undefined} data-low={r.is_low ? "true" : "false"}>
-                  <td>{r.supplier_name ?? `Supplier ${r.supplier_id}`}</td>
-                  <td className="num">{r.quantity}</td>
-                  <td className="num">{r.low_stock_threshold}</td>
-                  <td><LowMark row={r} /></td>
-                  <td className="num">{money(r.unit_price)}</td>
-                  <td className="num">{r.lead_time_days} d</td>
-                  <td>{dateTime(r.updated_at)}</td>
+                  <td data-label="Supplier">{r.supplier_name ?? `Supplier ${r.supplier_id}`}</td>
+                  <td className="num" data-label="Quantity">{r.quantity}</td>
+                  <td className="num" data-label="Threshold">{r.low_stock_threshold}</td>
+                  <td data-label="Stock"><LowMark row={r} /></td>
+                  <td className="num" data-label="Unit price">{money(r.unit_price)}</td>
+                  <td className="num" data-label="Lead time">{r.lead_time_days} d</td>
+                  <td data-label="Updated">{dateTime(r.updated_at)}</td>
                 </tr>
               ))}
             </tbody>

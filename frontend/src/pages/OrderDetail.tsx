@@ -107,19 +107,21 @@ export function OrderDetailPage() {
           <h2 id="items-h">Parts</h2>
           <TableWrap label="Parts">
             <table className="data" aria-label="Parts">
-              <thead><tr><th scope="col">Part</th><th scope="col">SKU</th><th scope="col" className="num">Qty</th><th scope="col" className="num">Unit price</th></tr></thead>
+              <thead><tr><th scope="col">Part</th><th scope="col" className="num">Qty</th><th scope="col" className="num">Unit price</th></tr></thead>
               <tbody>
                 {order.items.map((i) => (
                   <tr key={i.id}>
-                    <td>{i.part_name ?? `Part ${i.part_id}`}</td>
-                    <td><code>{i.part_sku ?? "—"}</code></td>
+                    <td>
+                      <span className="part-name">{i.part_name ?? `Part ${i.part_id}`}</span>
+                      {i.part_sku && <code className="part-sku">{i.part_sku}</code>}
+                    </td>
                     <td className="num">{i.quantity}</td>
                     <td className="num">{money(i.unit_price)}</td>
                   </tr>
                 ))}
               </tbody>
               {priced && (
-                <tfoot><tr><th scope="row" colSpan={3}>Total</th><td className="num">{money(total)}</td></tr></tfoot>
+                <tfoot><tr><th scope="row" colSpan={2}>Total</th><td className="num">{money(total)}</td></tr></tfoot>
               )}
             </table>
           </TableWrap>

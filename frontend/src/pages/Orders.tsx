@@ -85,16 +85,16 @@ export function OrdersPage() {
       {orders?.length === 0 && <Empty>No orders yet.</Empty>}
       {orders && orders.length > 0 && (
         <TableWrap label="Orders" card>
-          <table className="data" aria-label="Orders">
+          <table className="data cards-phone" aria-label="Orders">
             <thead><tr><th scope="col">Order</th><th scope="col">Status</th><th scope="col">Items</th><th scope="col">Supplier</th><th scope="col">Placed</th></tr></thead>
             <tbody>
               {orders.map((o) => (
                 <tr key={o.id}>
-                  <td><Link to={`/orders/${o.id}`}>Order #{o.id}</Link></td>
-                  <td><StatusPill status={o.status} /></td>
-                  <td>{itemsSummary(o)}</td>
-                  <td>{o.supplier_name ?? "—"}</td>
-                  <td>{dateTime(o.created_at)}</td>
+                  <td data-label="Order"><Link to={`/orders/${o.id}`}>Order #{o.id}</Link></td>
+                  <td data-label="Status"><StatusPill status={o.status} /></td>
+                  <td data-label="Items">{itemsSummary(o)}</td>
+                  <td data-label="Supplier">{o.supplier_name ?? "—"}</td>
+                  <td data-label="Placed">{dateTime(o.created_at)}</td>
                 </tr>
               ))}
             </tbody>
