@@ -32,7 +32,7 @@ export function InventoryPage() {
   const admin = user?.role === "admin";
   const lowCount = page?.items.filter((r) => r.is_low ?? r.quantity < r.low_stock_threshold).length ?? 0;
   return (
-    <main className="page">
+    <main className="page page-wide">
       <h1>{admin ? "Inventory, all suppliers" : "Your stock"}</h1>
       {page && lowCount > 0 && (
         <p className="notice"><TriangleAlert size={16} aria-hidden="true" /> {lowCount} {lowCount === 1 ? "row is" : "rows are"} below threshold on this page.</p>
