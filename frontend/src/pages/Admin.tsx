@@ -47,16 +47,21 @@ export function EventLog() {
   const [replaying, setReplaying] = useState<Set<number>>(new Set());
   const refetchTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
 
+  // Only the answer to the latest request counts (filters change while a page is on its way).
+  const seq = useRef(0);
   const load = useCallback(() => {
+    const mine = ++seq.current;
     setLoading(true);
     api.events({
       limit: SIZE, offset, event_type: filters.event_type || undefined, entity_type: filters.entity_type || undefined,
       state: filters.state || undefined, date_from: toIso(filters.date_from), date_to: toIso(filters.date_to),
     }).then(
-      (p) => { setPage(p); setError(null); setLoading(false); },
-      (e: Error) => { setError(e.message); setLoading(false); },
+      (p) => { if (mine !== seq.current) return; setPage(p); setError(null); setLoading(false); },
+      (e: Error) => { if (mine !== seq.current) return; setError(e.message); setLoading(false); },
     );
   }, [filters, offset]);
+  const latestLoad = useRef(load);
+  latestLoad.current = load;
   useEffect(load, [load]);
   useOnReconnect(load);
 
@@ -67,7 +72,7 @@ export function EventLog() {
       if (offset !== 0 || refetchTimer.current) return;
       refetchTimer.current = setTimeout(() => {
         refetchTimer.current = null;
-        load();
+        latestLoad.current();
       }, 300);
     };
     const onState = (msg: EventStateMessage) => {

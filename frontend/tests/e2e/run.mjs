@@ -124,7 +124,7 @@ async function checkPage(page, vp, name) {
   await assertFits(page, `${name} (${vp.name})`);
   await assertAccessible(page, `${name} (${vp.name})`);
   // The page itself, without the toasts of earlier steps (they have a screenshot of their own).
-  await page.addStyleTag({ content: "[data-rht-toaster] { visibility: hidden !important; }" }).then(async (tag) => {
+  await page.addStyleTag({ content: "[data-rht-toaster] { display: none !important; }" }).then(async (tag) => {
     await page.screenshot({ path: `${ART}${vp.name}-${name}.png` });
     await tag.evaluate((el) => el.remove());
   });
