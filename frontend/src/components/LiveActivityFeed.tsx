@@ -32,7 +32,7 @@ export function FeedList({ events, loading = false }: { events: SystemEvent[]; l
           <li key={e.event_id} className="feed-entry">
             <span className="feed-time"><TimeAgo iso={e.timestamp} /></span>
             <EventBadge type={e.event_type} />
-            <span className="feed-message">{e.message || `${e.entity_type} ${e.entity_id}`}</span>
+            <span className="feed-message">{e.message || `${e.entity_type} #${e.entity_id}`}</span>
           </li>
         ))}
       </ul>

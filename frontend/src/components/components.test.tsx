@@ -2,7 +2,7 @@ import { act, fireEvent, render, screen, waitFor } from "@testing-library/react"
 import { MemoryRouter, Route, Routes } from "react-router-dom";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { EVENT_KINDS } from "../lib/events";
-import { badgeText, timeAgo } from "../lib/format";
+import { badgeText, TICK_MS, TimeAgo, timeAgo } from "../lib/format";
 import type { EventLogEntry, NotificationPush, SystemEvent } from "../lib/types";
 import { applyEventState } from "../pages/Admin";
 import { SettingsPage } from "../pages/Settings";
@@ -139,6 +139,20 @@ describe("relative time", () => {
     vi.setSystemTime(now);
     expect(timeAgo("2026-01-01T11:55:00Z", now)).toBe("5 minutes ago");
     expect(timeAgo("2026-01-01T09:00:00Z", now)).toBe("3 hours ago");
+  });
+});
+
+describe("TimeAgo", () => {
+  it("ticks: the same entry reads later as time passes, without new data", () => {
+    vi.useFakeTimers();
+    vi.setSystemTime(Date.parse("2026-01-01T12:00:00Z"));
+    render(<TimeAgo iso="2026-01-01T12:00:00Z" />);
+    expect(screen.getByText("just now")).toBeInTheDocument();
+    act(() => {
+      vi.setSystemTime(Date.parse("2026-01-01T12:03:00Z"));
+      vi.advanceTimersByTime(TICK_MS);
+    });
+    expect(screen.getByText("3 minutes ago")).toBeInTheDocument();
   });
 });
 
