@@ -8,6 +8,7 @@ unique per (event, user). Socket messages go out only after the commit.
 
 import contextlib
 import logging
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import select
@@ -22,6 +23,7 @@ from common.models import DeliveryState, EventLog, Notification, utcnow
 from common.services import matching, scoring
 from common.services.errors import Conflict
 from common.services.notifications import unread_counts
+from common.services.preferences import in_app_recipients  # inbox (issue 12)
 from workers.notices import Notice, OrderContext, build_notice, load_order_context, order_viewer_ids
 
 log = logging.getLogger(__name__)
@@ -128,7 +130,13 @@ def handle_event(event_id: int) -> dict[str, Any]:
         if ctx is not None:
             session.refresh(ctx.order)
         notice = build_notice(session, event, ctx)
-        created = insert_notifications(session, event, notice) if notice else []
+        # inbox (issue 12): who muted this type in-app gets no row, so no push and no count.
+        told = (
+            replace(notice, recipients=in_app_recipients(session, event.event_type, notice.recipients))
+            if notice
+            else None
+        )
+        created = insert_notifications(session, event, told) if told else []
         emits = socket_messages(session, event, notice, created, ctx)
         event.state = DeliveryState.PROCESSED
         event.processed_at = utcnow()
