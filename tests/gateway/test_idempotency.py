@@ -101,9 +101,8 @@ def test_in_flight_is_409_until_its_mark_expires(client: TestClient, db: Session
     assert post_order(client, "busy").json() == retried.json()
     assert count(db, Order) == 1
     # The crashed holder, were it to come back, cannot store its answer over the new one.
-    with Session(db.get_bind()) as late:
-        with pytest.raises(Exception, match="took this Idempotency-Key over"):
-            idempotency.hold(late, held)
+    with Session(db.get_bind()) as late, pytest.raises(Exception, match="took this Idempotency-Key over"):
+        idempotency.hold(late, held)
 
 
 def test_key_is_forgotten_after_24_hours(client: TestClient, db: Session) -> None:
