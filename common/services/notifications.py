@@ -10,8 +10,11 @@ from common.models import Notification, User, utcnow
 from common.services.errors import NotFound
 from common.services.pagination import CursorPageData, paginate_by_id
 
-# A row counts as unread while it is neither read nor archived.
-_UNREAD = (Notification.is_read.is_(False), Notification.archived.is_(False))
+# A row counts as unread while it is neither read nor archived. Written as
+# `NOT is_read AND NOT archived`, the predicate of the partial index
+# ix_notifications_user_unread, so PostgreSQL counts from that index alone
+# (`is_read IS false` would not match it and scans the user's rows).
+_UNREAD = (~Notification.is_read, ~Notification.archived)
 
 
 def list_for_user(
