@@ -122,6 +122,8 @@ def test_bad_cursor_or_cursor_with_offset_is_422(client: TestClient, db: Session
         who = headers if url.startswith("/api/notifications") else auth("admin@demo.test")
         assert client.get(f"{url}?cursor={cursor}&offset=0", headers=who).status_code == 422
         assert client.get(f"{url}?cursor={cursor}&offset=2", headers=who).status_code == 422
+        for params in ({"offset": -1}, {"limit": 0}, {"limit": 101}, {"offset": "x"}):
+            assert client.get(url, params=params, headers=who).status_code == 422, (url, params)
         for bad in ("%%%", "bm9wZQ", base64.urlsafe_b64encode(b"id:-1").decode(), "x" * 300, ""):
             response = client.get(url, params={"cursor": bad}, headers=who)
             assert response.status_code == 422, (url, bad, response.text)
