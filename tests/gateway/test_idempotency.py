@@ -163,3 +163,19 @@ def test_manual_events_too(client: TestClient, db: Session) -> None:
     # The role check comes before the key: an admin placing an order is 403, not recorded.
     assert post_order(client, "fire-1", who=ADMIN).status_code == 403
     assert count(db, EventLog) == 1
+
+
+def test_a_request_still_running_keeps_its_key_past_the_mark(client: TestClient, db: Session) -> None:
+    buyer_id = user_by_email(db, BUYER).id
+    held = idempotency.claim(buyer_id, "slow", fingerprint("/api/orders/", ORDER))
+    assert isinstance(held, idempotency.Claim)
+    db.execute(update(IdempotencyKey).values(locked_until=utcnow() - timedelta(seconds=5)))
+    db.commit()
+    with Session(db.get_bind()) as running:
+        idempotency.hold(running, held)  # the first request's work transaction, still open
+        assert post_order(client, "slow").status_code == 409  # its row lock says it is alive
+        idempotency.complete(running, held, 201, {"id": 12345})
+        running.commit()
+    replay = post_order(client, "slow")
+    assert (replay.status_code, replay.json()) == (201, {"id": 12345})
+    assert count(db, Order) == 0
