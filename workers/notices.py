@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from common.events.types import EventType
+from common.services.escalation import unconfirmed_hours
 from common.models import (
     Delivery,
     EventLog,
@@ -196,6 +197,17 @@ def _matching_failed(s: Session, ctx: OrderContext, meta: dict[str, Any]) -> Not
     )
 
 
+def _escalated(s: Session, ctx: OrderContext, meta: dict[str, Any]) -> Notice:
+    """Raised by Celery beat (common/services/escalation.py); the reason is in the metadata."""
+    recipients = {ctx.order.buyer_id} | supplier_user_ids(s, ctx.order.supplier_id) | admin_ids(s)
+    if meta.get("reason") == "past_eta":
+        return Notice("Order Escalated", f"Order #{ctx.order.id} is past its ETA", recipients)
+    hours = meta.get("hours")
+    if not isinstance(hours, int):
+        hours = unconfirmed_hours(s, ctx.order)
+    return Notice("Order Escalated", f"Order #{ctx.order.id} not confirmed for {hours} h", recipients)
+
+
 ORDER_NOTICES: dict[EventType, OrderNoticeBuilder] = {
     EventType.ORDER_PLACED: _placed,
     EventType.SUPPLIER_MATCHED: _matched,
@@ -208,6 +220,7 @@ ORDER_NOTICES: dict[EventType, OrderNoticeBuilder] = {
     EventType.DELIVERY_COMPLETED: _delivery_completed,
     EventType.ETA_UPDATED: _eta_updated,
     EventType.MATCHING_FAILED: _matching_failed,
+    EventType.ORDER_ESCALATED: _escalated,
 }
 
 

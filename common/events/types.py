@@ -16,6 +16,7 @@ class Queue(StrEnum):
     NOTIFICATIONS = "notifications"
     MATCHING = "matching"
     SCORING = "scoring"
+    EMAIL = "email"  # mail sends and the periodic checks (issue 13)
 
 
 class EventType(StrEnum):
@@ -31,6 +32,7 @@ class EventType(StrEnum):
     DELIVERY_COMPLETED = "DELIVERY_COMPLETED"
     ETA_UPDATED = "ETA_UPDATED"
     MATCHING_FAILED = "MATCHING_FAILED"
+    ORDER_ESCALATED = "ORDER_ESCALATED"
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,7 @@ CATALOGUE: dict[EventType, EventSpec] = {
     EventType.DELIVERY_COMPLETED: EventSpec(_ORDER, _NOTIFY),
     EventType.ETA_UPDATED: EventSpec(_ORDER, _NOTIFY),
     EventType.MATCHING_FAILED: EventSpec(_ORDER, _NOTIFY),
+    EventType.ORDER_ESCALATED: EventSpec(_ORDER, _NOTIFY),
 }
 
 ALL_QUEUES = [q.value for q in Queue]
