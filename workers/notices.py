@@ -9,7 +9,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from common.events.types import EventType
-from common.services.escalation import unconfirmed_hours
 from common.models import (
     Delivery,
     EventLog,
@@ -21,6 +20,7 @@ from common.models import (
     Supplier,
     User,
 )
+from common.services.escalation import unconfirmed_hours
 
 
 @dataclass

@@ -21,6 +21,7 @@ from common.events.types import EventType, spec_for
 from common.models import DeliveryState, EventLog, Notification, utcnow
 from common.services import matching, scoring
 from common.services.errors import Conflict
+from common.services.mail import record_mails
 from common.services.notifications import unread_counts
 from workers.notices import Notice, OrderContext, build_notice, load_order_context, order_viewer_ids
 
@@ -129,6 +130,10 @@ def handle_event(event_id: int) -> dict[str, Any]:
             session.refresh(ctx.order)
         notice = build_notice(session, event, ctx)
         created = insert_notifications(session, event, notice) if notice else []
+        # --- e-mail (issue 13): recorded with the notifications, sent after commit; side work runs once.
+        if notice and event.processed_at is None:
+            record_mails(session, event, notice.title, notice.message, notice.link, notice.recipients)
+        # --- end e-mail
         emits = socket_messages(session, event, notice, created, ctx)
         event.state = DeliveryState.PROCESSED
         event.processed_at = utcnow()
