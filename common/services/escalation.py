@@ -56,9 +56,11 @@ def unconfirmed_hours(session: Session, order: Order, now: datetime | None = Non
 
 
 def _not_escalated(reason: EscalationReason) -> Any:
-    return ~select(OrderEscalation.id).where(
-        OrderEscalation.order_id == Order.id, OrderEscalation.reason == reason.value
-    ).exists()
+    return (
+        ~select(OrderEscalation.id)
+        .where(OrderEscalation.order_id == Order.id, OrderEscalation.reason == reason.value)
+        .exists()
+    )
 
 
 def due_escalations(session: Session, now: datetime) -> list[tuple[int, EscalationReason, dict[str, Any]]]:

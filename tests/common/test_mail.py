@@ -3,7 +3,8 @@ tests/integration/test_email.py). Settings are read at call time, so monkeypatch
 
 from datetime import timedelta
 from email import message_from_bytes
-from email.message import EmailMessage
+from email.policy import default as default_policy
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -70,8 +71,12 @@ def test_critical_mail_is_recorded_once_per_user_with_full_link(db: Session) -> 
     event = order_event(db, EventType.MATCHING_FAILED)
     order_id = event.entity_id
     users = ids(BUYER, ADMIN, db=db)
-    first = mail.record_mails(db, event, "No Supplier Available", "No supplier can fill", f"/orders/{order_id}", users)
-    again = mail.record_mails(db, event, "No Supplier Available", "No supplier can fill", f"/orders/{order_id}", users)
+    first = mail.record_mails(
+        db, event, "No Supplier Available", "No supplier can fill", f"/orders/{order_id}", users
+    )
+    again = mail.record_mails(
+        db, event, "No Supplier Available", "No supplier can fill", f"/orders/{order_id}", users
+    )
     db.commit()
     assert len(first) == 2 and again == []
     rows = list(db.scalars(select(MailOutbox).order_by(MailOutbox.user_id)))
@@ -86,18 +91,25 @@ def test_critical_mail_is_recorded_once_per_user_with_full_link(db: Session) -> 
 
 def test_types_whose_email_switch_is_off_by_default_are_not_mailed(db: Session) -> None:
     event = order_event(db, EventType.ORDER_DISPATCHED)
-    assert mail.record_mails(db, event, "Order Dispatched", "Your order is on its way", "/orders/1", ids(BUYER, db=db)) == []
+    assert (
+        mail.record_mails(
+            db, event, "Order Dispatched", "Your order is on its way", "/orders/1", ids(BUYER, db=db)
+        )
+        == []
+    )
     assert db.scalar(select(func.count()).select_from(MailOutbox)) == 0
 
 
 def test_message_is_text_with_html_alternative_and_stable_id(db: Session) -> None:
     event = order_event(db, EventType.ORDER_CANCELLED)
-    [mail_id] = mail.record_mails(db, event, "Order Cancelled", "Order #1 was cancelled", "/orders/1", ids(ADMIN, db=db))
+    [mail_id] = mail.record_mails(
+        db, event, "Order Cancelled", "Order #1 was cancelled", "/orders/1", ids(ADMIN, db=db)
+    )
     row = db.get(MailOutbox, mail_id)
     assert row is not None
     first, second = build_message(row), build_message(row)
     assert first["Message-ID"] == second["Message-ID"] == row.message_id
-    parsed = message_from_bytes(bytes(first), _class=EmailMessage)
+    parsed = message_from_bytes(bytes(first), policy=default_policy)
     assert parsed["Subject"] == "Order Cancelled" and parsed["To"] == ADMIN
     assert parsed.get_content_type() == "multipart/alternative"
     assert [p.get_content_type() for p in parsed.iter_parts()] == ["text/plain", "text/html"]
@@ -148,11 +160,18 @@ def test_sweep_hands_over_mails_a_lost_task_left(db: Session) -> None:
 
 def low_stock_event(db: Session, supplier_id: int, part_id: int, quantity: int) -> EventLog:
     item = db.scalar(
-        select(InventoryItem).where(InventoryItem.supplier_id == supplier_id, InventoryItem.part_id == part_id)
+        select(InventoryItem).where(
+            InventoryItem.supplier_id == supplier_id, InventoryItem.part_id == part_id
+        )
     )
     assert item is not None
-    meta = {"inventory_id": item.id, "supplier_id": supplier_id, "part_id": part_id, "quantity": quantity,
-            "low_stock_threshold": item.low_stock_threshold}
+    meta = {
+        "inventory_id": item.id,
+        "supplier_id": supplier_id,
+        "part_id": part_id,
+        "quantity": quantity,
+        "low_stock_threshold": item.low_stock_threshold,
+    }
     return emit_event(db, EventType.LOW_STOCK_ALERT, EntityType.INVENTORY, item.id, metadata=meta)
 
 
@@ -181,11 +200,18 @@ def test_digest_gathers_each_part_once_per_user_and_names_suppliers_for_admins(
     assert by_user[admin].subject == "Low stock: 2 parts"
     assert by_user[supplier2].subject == "Low stock: 1 parts"
     text = by_user[supplier].body_text
-    assert text.count("Deep groove ball bearing 6205-2RS") == 1 and "4 remaining" in text and "9 remaining" not in text
+    assert (
+        text.count("Deep groove ball bearing 6205-2RS") == 1
+        and "4 remaining" in text
+        and "9 remaining" not in text
+    )
     assert "Nordic Bearings AG" not in text
     admin_text = by_user[admin].body_text
     assert admin_text.count("Deep groove ball bearing 6205-2RS") == 1
-    assert "Nordic Bearings AG: 4 remaining" in admin_text and "Atlas Industrial Supply: 2 remaining" in admin_text
+    assert (
+        "Nordic Bearings AG: 4 remaining" in admin_text
+        and "Atlas Industrial Supply: 2 remaining" in admin_text
+    )
     assert f"{get_settings().public_base_url}/inventory/1" in admin_text
     assert all(m.kind == "digest" and m.event_id is None for m in by_user.values())
     # The next alert opens a new period of its own.
@@ -218,3 +244,24 @@ def test_escalation_once_per_order_and_reason(db: Session, monkeypatch: pytest.M
     unconfirmed = next(e for e in events if e.entity_id == late.id)
     assert unconfirmed.event_metadata["hours"] == 3 and unconfirmed.event_type == "ORDER_ESCALATED"
     assert db.scalar(select(func.count()).select_from(OrderEscalation)) == 3
+
+
+def test_without_smtp_url_mails_are_complete_eml_files(
+    db: Session, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from common.mailer import Mailer
+
+    monkeypatch.setattr(get_settings(), "var_dir", tmp_path)
+    monkeypatch.setattr(get_settings(), "smtp_url", "")
+    event = order_event(db, EventType.MATCHING_FAILED)
+    [mail_id] = mail.record_mails(
+        db, event, "No Supplier Available", "No supplier", "/orders/1", ids(BUYER, db=db)
+    )
+    row = db.get(MailOutbox, mail_id)
+    assert row is not None
+    path = Path(Mailer().send(row))
+    assert path.parent == tmp_path / "mail"
+    assert path.name.endswith(f"-{mail_id:06d}-no-supplier-available.eml")
+    parsed = message_from_bytes(path.read_bytes(), policy=default_policy)
+    assert parsed["Message-ID"] == row.message_id and parsed["To"] == BUYER
+    assert not list(tmp_path.glob("mail/*.part"))
