@@ -39,7 +39,7 @@ seed: install
 	$(PY) -m common.seed
 
 worker: install
-	$(VENV)/bin/celery -A workers worker -Q notifications,matching,scoring,email --loglevel=INFO
+	$(VENV)/bin/celery -A workers worker --loglevel=INFO
 
 beat: install
 	$(VENV)/bin/celery -A workers beat --loglevel=INFO
@@ -48,7 +48,7 @@ flower: install
 	$(VENV)/bin/celery -A workers flower --port=$${FLOWER_PORT:-5555}
 
 bench: install
-	$(PY) bench/notify_latency.py
+	$(PY) bench/throughput.py
 
 clean:
 	rm -rf var frontend/dist test-artifacts

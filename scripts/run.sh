@@ -38,10 +38,11 @@ stop_all() {
 trap stop_all INT TERM EXIT
 
 if [[ "$MODE" == distributed ]]; then
-  # One worker per queue group, so a slow matching run never delays a notification.
-  $VENV/celery -A workers worker -Q notifications -n notifications@%h --concurrency=2 --loglevel=INFO &
+  # Two lanes: order events (notifications, matching, scoring), and the bursty
+  # bulk work (stock alerts from an ERP import), so an order never waits behind a burst.
+  $VENV/celery -A workers worker -Q notifications,matching,scoring -n events@%h --concurrency=2 --loglevel=INFO &
   pids+=($!)
-  $VENV/celery -A workers worker -Q matching,scoring -n domain@%h --concurrency=1 --loglevel=INFO &
+  $VENV/celery -A workers worker -Q stock -n bulk@%h --concurrency=1 --loglevel=INFO &
   pids+=($!)
   # Mails and the periodic checks get a lane of their own: a slow SMTP server delays no notification.
   $VENV/celery -A workers worker -Q email -n email@%h --concurrency=2 --loglevel=INFO &
@@ -49,7 +50,7 @@ if [[ "$MODE" == distributed ]]; then
   $VENV/celery -A workers flower --port="$FLOWER_PORT" --address="$HOST" &
   pids+=($!)
 else
-  $VENV/celery -A workers worker -Q notifications,matching,scoring,email -n standalone@%h --concurrency=2 --loglevel=INFO &
+  $VENV/celery -A workers worker -n standalone@%h --concurrency=2 --loglevel=INFO &
   pids+=($!)
 fi
 # Celery beat: escalation checks, low-stock digests, the mail outbox sweep (schedule file under var/).

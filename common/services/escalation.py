@@ -37,22 +37,9 @@ from common.services.metadata import order_ids
 BATCH = 500
 
 
-def matched_at(session: Session, order: Order) -> datetime | None:
-    return session.scalar(
-        select(func.max(OrderStatusChange.at)).where(
-            OrderStatusChange.order_id == order.id, OrderStatusChange.status == OrderStatus.MATCHED
-        )
-    )
-
-
 def hours_since(moment: datetime, now: datetime) -> int:
+    """Whole hours (rounded down)."""
     return max(0, math.floor((now - moment).total_seconds() / 3600))
-
-
-def unconfirmed_hours(session: Session, order: Order, now: datetime | None = None) -> int:
-    """Whole hours (rounded down) the order has waited for confirmation since it was matched."""
-    at = matched_at(session, order)
-    return hours_since(at, now or utcnow()) if at else 0
 
 
 def _not_escalated(reason: EscalationReason) -> Any:
