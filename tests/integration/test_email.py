@@ -210,9 +210,7 @@ def mail_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MailStack]:
         worker = _celery(
             "mail-worker",
             [
-                "worker",
-                "-Q",
-                "notifications,matching,scoring,email",
+                "worker",  # every queue of the catalogue, email included
                 "-n",
                 "mail@%h",
                 "--concurrency=2",
@@ -451,7 +449,7 @@ def test_replayed_or_redelivered_event_writes_no_second_mail(mail_stack: MailSta
     assert event.state == "PROCESSED" and event.attempts == 1
     # Redelivery: the broker hands the same task over again.
     client = Celery(broker=mail_stack.redis_url)
-    client.send_task("MATCHING_FAILED", args=[event.id], queue="notifications")
+    client.send_task("MATCHING_FAILED", args=[[event.id]], queue="notifications")
     # Replay: the row goes back to PENDING (processed_at kept), the relay sends it again.
     with mail_stack.engine.begin() as connection:
         connection.execute(update(EventLog).where(EventLog.id == event.id).values(state="PENDING"))
