@@ -172,6 +172,17 @@ def render_digest(lines: list[DigestLine], *, name_suppliers: bool, full_name: s
 # ---------------------------------------------------------------- recording
 
 
+@dataclass(frozen=True)
+class MailEntry:
+    """One handled event's notice, as the pipeline has it."""
+
+    event: EventLog
+    title: str
+    message: str
+    link: str | None
+    user_ids: frozenset[int]
+
+
 def record_mails(
     session: Session,
     event: EventLog,
@@ -183,63 +194,83 @@ def record_mails(
     """Record the event's mails in the caller's transaction; returns the ids of new mails.
 
     `user_ids` are the notice's recipients (before any in-app muting: muting a
-    type in-app does not stop its mail). One INSERT ... ON CONFLICT DO NOTHING
-    for every recipient whose preferences want the mail.
+    type in-app does not stop its mail).
     """
-    wanted = email_recipients(session, event.event_type, set(user_ids))
-    if not wanted:
+    entry = MailEntry(event, notice_title, notice_message, link, frozenset(user_ids))
+    return record_mails_batch(session, [entry])
+
+
+def record_mails_batch(session: Session, entries: list[MailEntry]) -> list[int]:
+    """Every mail of a batch of handled events with a fixed number of statements.
+
+    One preference lookup per event type, one query for the addresses, one
+    INSERT ... ON CONFLICT DO NOTHING for the single mails (unique per event
+    and user: a replayed or redelivered event writes nothing) and one for the
+    low-stock digest items. The new mails are handed to `send_mail` after commit.
+    """
+    wanted: dict[int, set[int]] = {}
+    by_type: dict[str, list[MailEntry]] = {}
+    for entry in entries:
+        by_type.setdefault(entry.event.event_type, []).append(entry)
+    for event_type, group in by_type.items():
+        allowed = email_recipients(session, event_type, {u for e in group for u in e.user_ids})
+        for entry in group:
+            wanted[entry.event.id] = set(entry.user_ids) & allowed
+    digest = [e for e in entries if e.event.event_type == EventType.LOW_STOCK_ALERT and wanted[e.event.id]]
+    single = [e for e in entries if e.event.event_type != EventType.LOW_STOCK_ALERT and wanted[e.event.id]]
+    if digest:
+        record_digest_items(session, [(e.event, wanted[e.event.id]) for e in digest])
+    if not single:
         return []
-    if event.event_type == EventType.LOW_STOCK_ALERT:
-        record_digest_items(session, event, wanted)
-        return []
-    users = session.execute(
-        select(User.id, User.email, User.full_name)
-        .where(User.id.in_(wanted), User.is_active)
-        .order_by(User.id)
-    ).all()
-    if not users:
-        return []
+    users = {
+        row.id: row
+        for row in session.execute(
+            select(User.id, User.email, User.full_name).where(
+                User.id.in_({u for e in single for u in wanted[e.event.id]}), User.is_active
+            )
+        )
+    }
     now = utcnow()
     rows = []
-    for user_id, address, full_name in users:
-        rendered = render_single(notice_title, notice_message, link, full_name)
-        rows.append(
-            {
-                "user_id": user_id,
-                "to_address": address,
-                "kind": MailKind.SINGLE.value,
-                "event_id": event.id,
-                "subject": rendered.subject[:300],
-                "body_text": rendered.text,
-                "body_html": rendered.html,
-                "message_id": new_message_id(f"mail.{event.id}.{user_id}"),
-                "state": MailState.PENDING.value,
-                "attempts": 0,
-                "next_attempt_at": now,
-                "created_at": now,
-            }
-        )
+    for entry in single:
+        for user_id in sorted(wanted[entry.event.id] & users.keys()):
+            user = users[user_id]
+            rendered = render_single(entry.title, entry.message, entry.link, user.full_name)
+            rows.append(
+                {
+                    "user_id": user_id,
+                    "to_address": user.email,
+                    "kind": MailKind.SINGLE.value,
+                    "event_id": entry.event.id,
+                    "subject": rendered.subject[:300],
+                    "body_text": rendered.text,
+                    "body_html": rendered.html,
+                    "message_id": new_message_id(f"mail.{entry.event.id}.{user_id}"),
+                    "state": MailState.PENDING.value,
+                    "attempts": 0,
+                    "next_attempt_at": now,
+                    "created_at": now,
+                }
+            )
+    if not rows:
+        return []
     statement = (
         _insert(session, MailOutbox)
-        .values(rows)
         .on_conflict_do_nothing(index_elements=["event_id", "user_id"])
         .returning(MailOutbox.id)
     )
-    new_ids = list(session.scalars(statement))
+    new_ids = list(session.scalars(statement, rows))
     send_after_commit(session, new_ids)
     return new_ids
 
 
-def record_digest_items(session: Session, event: EventLog, user_ids: set[int]) -> None:
-    """A LOW_STOCK_ALERT joins each user's open digest, or opens one due a period from now."""
-    meta = event.event_metadata
-    item = session.get(InventoryItem, event.entity_id)
-    supplier_id = meta.get("supplier_id") or (item.supplier_id if item else None)
-    part_id = meta.get("part_id") or (item.part_id if item else None)
-    if supplier_id is None or part_id is None:
-        return
-    quantity = meta.get("quantity", item.quantity if item else 0)
-    threshold = meta.get("low_stock_threshold", item.low_stock_threshold if item else None)
+def record_digest_items(session: Session, alerts: list[tuple[EventLog, set[int]]]) -> None:
+    """Each LOW_STOCK_ALERT joins its users' open digests, or opens one due a period from now."""
+    missing = {e.entity_id for e, _ in alerts if not {"supplier_id", "part_id"} <= e.event_metadata.keys()}
+    stock = {}
+    if missing:
+        stock = {i.id: i for i in session.scalars(select(InventoryItem).where(InventoryItem.id.in_(missing)))}
+    user_ids = {u for _, users in alerts for u in users}
     now = utcnow()
     new_period_ends = now + timedelta(seconds=get_settings().low_stock_digest_seconds)
     open_until = dict(
@@ -249,24 +280,36 @@ def record_digest_items(session: Session, event: EventLog, user_ids: set[int]) -
             .group_by(MailDigestItem.user_id)
         ).all()
     )
-    rows = [
-        {
-            "user_id": user_id,
-            "event_id": event.id,
-            "supplier_id": int(supplier_id),
-            "part_id": int(part_id),
-            "quantity": int(quantity),
-            "low_stock_threshold": int(threshold) if threshold is not None else None,
-            "created_at": now,
-            "due_at": open_until.get(user_id, new_period_ends),
-        }
-        for user_id in sorted(user_ids)
-    ]
-    session.execute(
-        _insert(session, MailDigestItem)
-        .values(rows)
-        .on_conflict_do_nothing(index_elements=["event_id", "user_id"])
-    )
+    rows = []
+    for event, users in alerts:
+        meta = event.event_metadata
+        item = stock.get(event.entity_id)
+        supplier_id = meta.get("supplier_id") or (item.supplier_id if item else None)
+        part_id = meta.get("part_id") or (item.part_id if item else None)
+        if supplier_id is None or part_id is None:
+            continue  # the stock row is gone and the event does not say what it was
+        quantity = meta.get("quantity", item.quantity if item else 0)
+        threshold = meta.get("low_stock_threshold", item.low_stock_threshold if item else None)
+        for user_id in sorted(users):
+            # The user's first pending alert opened the period; later ones join it.
+            due = open_until.setdefault(user_id, new_period_ends)
+            rows.append(
+                {
+                    "user_id": user_id,
+                    "event_id": event.id,
+                    "supplier_id": int(supplier_id),
+                    "part_id": int(part_id),
+                    "quantity": int(quantity),
+                    "low_stock_threshold": int(threshold) if threshold is not None else None,
+                    "created_at": now,
+                    "due_at": due,
+                }
+            )
+    if rows:
+        statement = _insert(session, MailDigestItem).on_conflict_do_nothing(
+            index_elements=["event_id", "user_id"]
+        )
+        session.execute(statement, rows)
 
 
 def write_due_digests(session: Session, now: datetime | None = None) -> list[int]:

@@ -265,3 +265,34 @@ def test_without_smtp_url_mails_are_complete_eml_files(
     parsed = message_from_bytes(path.read_bytes(), policy=default_policy)
     assert parsed["Message-ID"] == row.message_id and parsed["To"] == BUYER
     assert not list(tmp_path.glob("mail/*.part"))
+
+
+def test_a_batch_of_events_is_recorded_with_a_fixed_number_of_statements(db: Session) -> None:
+    from sqlalchemy import event as sa_event
+
+    admin, supplier = ids(ADMIN, SUPPLIER, db=db)
+    entries = []
+    for part_id in range(1, 13):
+        alert = low_stock_event(db, 1, part_id, 1)
+        entries.append(mail.MailEntry(alert, "Low Stock Alert", "...", None, frozenset({admin, supplier})))
+    for _ in range(10):
+        failed = order_event(db, EventType.MATCHING_FAILED)
+        entries.append(mail.MailEntry(failed, "No Supplier Available", "x", "/orders/1", frozenset({admin})))
+    db.flush()
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    engine = db.get_bind()
+    sa_event.listen(engine, "before_cursor_execute", count)
+    try:
+        new_ids = mail.record_mails_batch(db, entries)
+    finally:
+        sa_event.remove(engine, "before_cursor_execute", count)
+    db.commit()
+    assert len(new_ids) == 10
+    assert len(statements) <= 4, statements  # addresses, mails, open periods, digest items
+    assert db.scalar(select(func.count()).select_from(MailDigestItem)) == 24
+    # One period per user, opened by the first alert of the batch.
+    assert db.scalar(select(func.count(func.distinct(MailDigestItem.due_at)))) <= 2
