@@ -82,7 +82,7 @@ function Home() {
 export function App() {
   const phone = useMedia(PHONE);
   return (
-    <BrowserRouter>
+    <BrowserRouter future={{ v7_startTransition: true, v7_relativeSplatPath: true }}>
       {/* Toasts sit at the bottom: never over the top bar's bell, name or Sign out. */}
       <Toaster
         position={phone ? "bottom-center" : "bottom-right"}

@@ -41,10 +41,12 @@ async function call(token, method, path, body) {
 }
 
 /** SQL against the stack's database (to set an event's state the way a failure or a redelivery would). */
+const PYTHON = new URL("../../../.venv/bin/python", import.meta.url).pathname;
 function sql(statement) {
-  const url = (process.env.DATABASE_URL ?? "").replace(/^postgresql\+\w+:/, "postgresql:");
-  if (!url.startsWith("postgresql:")) throw new Error("DATABASE_URL (PostgreSQL) is needed for this check");
-  return execFileSync("psql", [url, "-v", "ON_ERROR_STOP=1", "-qAt", "-c", statement], { encoding: "utf8" }).trim();
+  if (!process.env.DATABASE_URL) throw new Error("DATABASE_URL is needed for this check");
+  const script = "import os, sys, sqlalchemy as sa\n"
+    + "with sa.create_engine(os.environ['DATABASE_URL']).begin() as c: c.execute(sa.text(sys.argv[1]))";
+  execFileSync(PYTHON, ["-c", script, statement], { encoding: "utf8" });
 }
 
 async function signIn(page, email, landing) {
