@@ -55,7 +55,10 @@ def bump_unread_versions(session: Session, user_ids: Iterable[int]) -> None:
     ids = sorted(set(user_ids))
     if not ids:
         return
-    locked = select(User.id).where(User.id.in_(ids)).order_by(User.id).with_for_update()
+    # FOR NO KEY UPDATE, not FOR UPDATE: inserting a notification takes FOR KEY
+    # SHARE on its user (the foreign key), which FOR UPDATE would wait on, and
+    # two writers each holding one would deadlock.
+    locked = select(User.id).where(User.id.in_(ids)).order_by(User.id).with_for_update(key_share=True)
     session.execute(
         update(User)
         .where(User.id.in_(locked.scalar_subquery()))
