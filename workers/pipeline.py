@@ -124,7 +124,9 @@ def handle_event(event_id: int) -> dict[str, Any]:
         if event.state == DeliveryState.PROCESSED:
             return {"event_id": event_id, "skipped": "already processed"}
         ctx = load_order_context(session, event.entity_id) if event.entity_type == "order" else None
-        run_side_work(session, event, ctx)
+        # --- ops (issue 11): a replayed event (processed before) repeats no side work ---
+        if event.processed_at is None:
+            run_side_work(session, event, ctx)
         if ctx is not None:
             session.refresh(ctx.order)
         notice = build_notice(session, event, ctx)
@@ -141,7 +143,13 @@ def handle_event(event_id: int) -> dict[str, Any]:
     finally:
         session.close()
     publish(emits)
-    return {"event_id": event_id, "notified": len(created)}
+    # --- ops (issue 11): what workers/tasks.py needs for metrics and the JSON log ---
+    return {
+        "event_id": event_id,
+        "notified": len(created),
+        "written_at": event.created_at.isoformat(),
+        "attempts": event.attempts,
+    }
 
 
 def record_failure(event_id: int, error: str) -> None:

@@ -1,5 +1,6 @@
 """One Celery task per event type; the task's name is the event's name."""
 
+import time
 from typing import Any
 
 from celery import Task
@@ -7,6 +8,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from common.events.broker import app
 from common.events.types import CATALOGUE
+from workers import observability
 from workers.pipeline import handle_event, record_failure
 
 # Errors worth another try: the database or Redis blinked.
@@ -28,7 +30,17 @@ class EventTask(Task):  # type: ignore[misc]
 def _register(event_type: str) -> None:
     @app.task(name=event_type, base=EventTask, bind=True)
     def handle(self: Task, event_id: int) -> dict[str, Any]:
-        return handle_event(event_id)
+        started = time.perf_counter()
+        outcome = handle_event(event_id)
+        # --- ops (issue 11): metrics and the JSON event-handled line ---
+        observability.event_handled(
+            outcome,
+            event_type=event_type,
+            task_id=self.request.id,
+            attempt=self.request.retries + 1,
+            seconds=time.perf_counter() - started,
+        )
+        return outcome
 
 
 for _event_type in CATALOGUE:

@@ -23,6 +23,8 @@ class EventLog(Base):
         Index("ix_event_logs_created", "created_at"),
         Index("ix_event_logs_type_created", "event_type", "created_at"),
         Index("ix_event_logs_entity", "entity_type", "entity_id", "created_at"),
+        # The operator's state filter, and the outbox's oldest event in /api/health.
+        Index("ix_event_logs_state_created", "state", "created_at"),
         Index(
             "ix_event_logs_pending",
             "id",

@@ -15,6 +15,8 @@ from typing import Any
 
 import socketio
 
+from common import metrics
+
 log = logging.getLogger(__name__)
 CatchUp = Callable[[set[int], float], Awaitable[list[tuple[str, dict[str, Any], str]]]]
 
@@ -52,3 +54,11 @@ class CatchUpRedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]
                     lost_at = time.time()
                 log.error("Cannot receive from Redis (%s); retrying in 1 s", exc)
                 await asyncio.sleep(1)
+
+    # --- ops (issue 11): metrics hook, kept apart from the catch-up above ---
+    # Every message from the shared channel passes here already decoded, so
+    # timing it costs no second parse. _handle_emit is python-socketio's
+    # (5.x); tests/integration/test_operations.py fails if it stops being called.
+    async def _handle_emit(self, message):  # type: ignore[no-untyped-def]
+        metrics.observe_socket_message(message)
+        await super()._handle_emit(message)
