@@ -12,9 +12,9 @@ Worker host (``WORKER_METRICS_PORT``, the pool's processes aggregated):
   partpulse_handler_seconds{event_type}      time spent handling one event
 
 A worker host aggregates its pool with prometheus-client's multiprocess mode:
-``PROMETHEUS_MULTIPROC_DIR`` must be set before prometheus_client is first
-imported, which ``workers/__init__.py`` does (``prepare_worker_host``) for
-``celery worker`` only, never for a gateway. The HTTP server runs in the
+``PROMETHEUS_MULTIPROC_DIR`` is set by the start-up script where it can be
+(docker-compose), else ``workers/__init__.py`` makes a temporary one
+(``prepare_worker_host``), for ``celery worker`` only, never for a gateway. The HTTP server runs in the
 worker's main process (Celery's ``worker_ready`` signal), and each pool
 process that exits is marked dead (``worker_process_shutdown``).
 """
@@ -71,11 +71,17 @@ def prepare_worker_host(argv: list[str] | None = None) -> str | None:
         return None
     path = os.environ.get(MULTIPROC_ENV)
     if not path:
-        if "prometheus_client" in sys.modules:
-            log.warning("prometheus_client was imported before the worker set %s", MULTIPROC_ENV)
-            return None
         path = tempfile.mkdtemp(prefix="partpulse-worker-metrics-")
         os.environ[MULTIPROC_ENV] = path
+        if "prometheus_client" in sys.modules:
+            # Celery's CLI loads Flower's command plugin, which imports
+            # prometheus_client before our app, so the client already chose
+            # in-process values. Our metrics are created lazily, later: point
+            # the client's value class at the files now. (prometheus-client
+            # 0.2x; tests/integration/test_operations.py fails if this stops working.)
+            from prometheus_client import values
+
+            values.ValueClass = values.get_value_class()
     return path
 
 
