@@ -310,6 +310,22 @@ def observe_socket_message(message: dict[str, Any]) -> None:
         log.debug("could not observe a socket message", exc_info=True)
 
 
+def log_catch_up(messages: list[tuple[str, dict[str, Any], str]], since: float) -> None:
+    """One JSON line per catch-up: which notifications (ids) went to which users' rooms again."""
+    from common.logjson import json_logger
+
+    notifications = [data.get("id") for event, data, _room in messages if event == "notification"]
+    json_logger("partpulse.gateway").info(
+        "catch-up after the Redis subscription came back",
+        extra={
+            "since": datetime.fromtimestamp(since, UTC).isoformat(),
+            "notification_ids": notifications,
+            "rooms": len({room for _e, _d, room in messages}),
+            "messages": len(messages),
+        },
+    )
+
+
 def _as_datetime(value: datetime | str | None) -> datetime | None:
     if value is None:
         return None

@@ -7,6 +7,7 @@ VENV=.venv/bin
 HOST=${HOST:-127.0.0.1}
 PORT=${PORT:-8000}
 FLOWER_PORT=${FLOWER_PORT:-5555}
+WORKER_METRICS_PORT=${WORKER_METRICS_PORT:-9808}
 
 if [[ -n "${REDIS_URL:-}" ]]; then
   MODE=distributed
@@ -41,7 +42,9 @@ if [[ "$MODE" == distributed ]]; then
   # One worker per queue group, so a slow matching run never delays a notification.
   $VENV/celery -A workers worker -Q notifications -n notifications@%h --concurrency=2 --loglevel=INFO &
   pids+=($!)
-  $VENV/celery -A workers worker -Q matching,scoring -n domain@%h --concurrency=1 --loglevel=INFO &
+  # Two worker hosts on one machine: the second serves its metrics on the next port.
+  WORKER_METRICS_PORT=$((WORKER_METRICS_PORT + 1)) \
+    $VENV/celery -A workers worker -Q matching,scoring -n domain@%h --concurrency=1 --loglevel=INFO &
   pids+=($!)
   $VENV/celery -A workers flower --port="$FLOWER_PORT" --address="$HOST" &
   pids+=($!)

@@ -32,7 +32,9 @@ class CatchUpRedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]
 
     async def _replay(self, since: float) -> None:
         try:
-            for event, data, room in await self._catch_up(self.connected_user_ids(), since):
+            messages = await self._catch_up(self.connected_user_ids(), since)
+            metrics.log_catch_up(messages, since)  # ops (issue 11): one JSON line with the ids
+            for event, data, room in messages:
                 await socketio.AsyncManager.emit(self, event, data, namespace="/", room=room)
         except Exception:
             log.exception("catch-up after the Redis subscription came back failed")
