@@ -311,19 +311,21 @@ def observe_socket_message(message: dict[str, Any]) -> None:
 
 
 def log_catch_up(messages: list[tuple[str, dict[str, Any], str]], since: float) -> None:
-    """One JSON line per catch-up: which notifications (ids) went to which users' rooms again."""
-    from common.logjson import json_logger
+    """One JSON line per catch-up: which notifications (ids) went to users' rooms again."""
+    try:
+        from common.logjson import json_logger
 
-    notifications = [data.get("id") for event, data, _room in messages if event == "notification"]
-    json_logger("partpulse.gateway").info(
-        "catch-up after the Redis subscription came back",
-        extra={
-            "since": datetime.fromtimestamp(since, UTC).isoformat(),
-            "notification_ids": notifications,
-            "rooms": len({room for _e, _d, room in messages}),
-            "messages": len(messages),
-        },
-    )
+        json_logger("partpulse.gateway").info(
+            "catch-up after the Redis subscription came back",
+            extra={
+                "since": datetime.fromtimestamp(since, UTC).isoformat(),
+                "notification_ids": [data.get("id") for event, data, _ in messages if event == "notification"],
+                "rooms": len({room for _, _, room in messages}),
+                "messages": len(messages),
+            },
+        )
+    except Exception:  # a log line never stops the catch-up
+        log.debug("could not log the catch-up", exc_info=True)
 
 
 def _as_datetime(value: datetime | str | None) -> datetime | None:
