@@ -319,7 +319,7 @@ def log_catch_up(messages: list[tuple[str, dict[str, Any], str]], since: float) 
             "catch-up after the Redis subscription came back",
             extra={
                 "since": datetime.fromtimestamp(since, UTC).isoformat(),
-                "notification_ids": [data.get("id") for event, data, _ in messages if event == "notification"],
+                "notification_ids": [d.get("id") for event, d, _ in messages if event == "notification"],
                 "rooms": len({room for _, _, room in messages}),
                 "messages": len(messages),
             },
