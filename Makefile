@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 FRONT_STAMP := frontend/node_modules/.installed
 
-.PHONY: run test install frontend lint migrate seed worker flower bench clean
+.PHONY: run test install frontend lint migrate seed worker flower bench capacity clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -46,6 +46,9 @@ flower: install
 
 bench: install
 	$(PY) bench/notify_latency.py
+
+capacity: install
+	$(PY) bench/capacity.py
 
 clean:
 	rm -rf var frontend/dist test-artifacts
