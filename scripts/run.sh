@@ -39,17 +39,18 @@ stop_all() {
 trap stop_all INT TERM EXIT
 
 if [[ "$MODE" == distributed ]]; then
-  # One worker per queue group, so a slow matching run never delays a notification.
-  $VENV/celery -A workers worker -Q notifications -n notifications@%h --concurrency=2 --loglevel=INFO &
+  # Two lanes: order events (notifications, matching, scoring), and the bursty
+  # bulk work (stock alerts from an ERP import), so an order never waits behind a burst.
+  $VENV/celery -A workers worker -Q notifications,matching,scoring -n events@%h --concurrency=2 --loglevel=INFO &
   pids+=($!)
   # Two worker hosts on one machine: the second serves its metrics on the next port.
   WORKER_METRICS_PORT=$((WORKER_METRICS_PORT + 1)) \
-    $VENV/celery -A workers worker -Q matching,scoring -n domain@%h --concurrency=1 --loglevel=INFO &
+    $VENV/celery -A workers worker -Q stock -n bulk@%h --concurrency=1 --loglevel=INFO &
   pids+=($!)
   $VENV/celery -A workers flower --port="$FLOWER_PORT" --address="$HOST" &
   pids+=($!)
 else
-  $VENV/celery -A workers worker -Q notifications,matching,scoring -n standalone@%h --concurrency=2 --loglevel=INFO &
+  $VENV/celery -A workers worker -n standalone@%h --concurrency=2 --loglevel=INFO &
   pids+=($!)
 fi
 $VENV/uvicorn gateway.main:app --host "$HOST" --port "$PORT" --ws-per-message-deflate false &

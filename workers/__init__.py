@@ -6,8 +6,20 @@ from common.metrics import prepare_worker_host
 
 prepare_worker_host()
 
+from typing import Any  # noqa: E402
+
+from celery.signals import worker_ready  # noqa: E402
+
+from common.events import relay  # noqa: E402
 from common.events.broker import app  # noqa: E402
-from workers import observability, tasks  # noqa: E402,F401  (signals; one task per event type)
+from workers import observability, tasks  # noqa: E402,F401  (metrics signals; one task per event type)
 
 celery = app
 __all__ = ["app", "celery"]
+
+
+@worker_ready.connect
+def _start_relay(**_: Any) -> None:
+    # Every process that runs a relay starts it at process start: a
+    # worker-only host still sends leftovers and redelivers what the broker lost.
+    relay.start()

@@ -36,23 +36,35 @@ def _process_gone(pid: int | None = None, **_: Any) -> None:
     metrics.mark_worker_process_dead(pid or os.getpid())
 
 
-def event_handled(
-    outcome: dict[str, Any], *, event_type: str, task_id: str | None, attempt: int, seconds: float
+def batch_handled(
+    summaries: list[dict[str, Any]], *, task_id: str | None, task_try: int, seconds: float
 ) -> None:
-    """Metrics and one JSON log line for one event a task handled (or skipped)."""
-    skipped = outcome.get("skipped")
-    if not skipped:
-        metrics.observe_event_handled(event_type, outcome.get("written_at"), seconds)
-    event_log.info(
-        "event handled" if not skipped else "event skipped",
-        extra={
-            "event_id": outcome.get("event_id"),
-            "event_type": event_type,
-            "task_id": task_id,
-            "attempt": attempt,
-            "event_attempts": outcome.get("attempts"),
-            "duration_ms": round(seconds * 1000, 2),
-            "recipients": outcome.get("notified", 0),
-            **({"skipped": skipped} if skipped else {}),
-        },
-    )
+    """Metrics and one JSON log line for each event a task handled.
+
+    A task handles a batch of events of one type in one transaction; each
+    event is charged an equal share of the batch's time. ``summaries`` are
+    what workers.pipeline.handle_events returns (event_id, event_type,
+    attempt, recipients, created_at, replay); events that were already
+    processed are not in it.
+    """
+    if not summaries:
+        return
+    share = seconds / len(summaries)
+    for summary in summaries:
+        event_type = str(summary.get("event_type"))
+        metrics.observe_event_handled(event_type, summary.get("created_at"), share)
+        event_log.info(
+            "event handled",
+            extra={
+                "event_id": summary.get("event_id"),
+                "event_type": event_type,
+                "task_id": task_id,
+                "attempt": summary.get("attempt"),
+                "task_try": task_try,
+                "duration_ms": round(share * 1000, 2),
+                "batch": len(summaries),
+                "batch_ms": round(seconds * 1000, 2),
+                "recipients": summary.get("recipients", 0),
+                "replay": bool(summary.get("replay")),
+            },
+        )

@@ -79,6 +79,7 @@ def replay_event(session: Session, event_id: int) -> EventLog:
         raise NotFound(f"Event {event_id} not found")
     event.state = DeliveryState.PENDING
     event.queued_at = None
+    event.redeliver_at = None
     event.sends = 0
     session.flush()
     sa_event.listen(session, "after_commit", lambda _s: relay.wake(), once=True)
