@@ -138,7 +138,7 @@ def clear_multiprocess_dir() -> None:
             os.remove(name)
 
 
-def start_worker_metrics_server(port: int, addr: str = "0.0.0.0") -> bool:
+def start_worker_metrics_server(port: int, addr: str = "127.0.0.1") -> bool:
     """Serve this worker host's metrics; a port already taken is logged, never fatal."""
     from prometheus_client import start_http_server
 

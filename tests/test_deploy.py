@@ -70,6 +70,7 @@ def test_compose_runs_two_gateways_behind_one_port_scalable_workers_one_beat() -
     worker = services["worker"]
     assert "container_name" not in worker and not worker.get("ports"), "--scale worker=N needs neither"
     assert worker["command"][:4] == ["celery", "-A", "workers", "worker"]
+    assert worker["environment"]["HOST"] == "0.0.0.0" and worker["environment"]["WORKER_METRICS_PORT"] == "9808"
     assert services["beat"]["command"][:4] == ["celery", "-A", "workers", "beat"]
     assert services["flower"]["environment"]["FLOWER_BASIC_AUTH"] == "ops:compose-check"
     for name in ("gateway-1", "gateway-2"):

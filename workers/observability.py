@@ -28,7 +28,10 @@ def _clear_metrics(**_: Any) -> None:
 
 @worker_ready.connect
 def _serve_metrics(**_: Any) -> None:
-    metrics.start_worker_metrics_server(get_settings().worker_metrics_port)
+    # On HOST, like the gateway: 127.0.0.1 unless the deployment opens it
+    # (docker-compose sets HOST=0.0.0.0 for workers so Prometheus reaches them).
+    settings = get_settings()
+    metrics.start_worker_metrics_server(settings.worker_metrics_port, addr=settings.host)
 
 
 @worker_process_shutdown.connect

@@ -205,7 +205,7 @@ def test_two_gateways_two_workers_clients_on_both_receive_everything(ops: OpsSta
         logged = {line["event_id"]: line for w in ops.workers.values() for line in handled_lines(w)}
         for event_id in events:
             line = logged[event_id]
-            assert line["event_type"] == "ORDER_DISPATCHED" and line["task_id"] and line["attempt"] == 1
+            assert line["event_type"] == "ORDER_DISPATCHED" and line["task_id"] and line["attempt"] >= 1
             assert line["recipients"] == 1 and line["duration_ms"] > 0
     finally:
         for listener in listeners.values():
