@@ -1,6 +1,6 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, status
+from fastapi import APIRouter, BackgroundTasks, Path, Query, Request, status
 
 from common.events.types import EntityType, EventType
 from common.models import DeliveryState
@@ -56,10 +56,21 @@ def fire_event(body: EventCreate, session: SessionDep, admin: AdminUser):
 
 
 @router.post("/{event_id}/replay", response_model=EventOut, status_code=status.HTTP_202_ACCEPTED)
-def replay_event(event_id: Annotated[int, Path(gt=0)], session: SessionDep, _admin: AdminUser):
+def replay_event(
+    event_id: Annotated[int, Path(gt=0)],
+    session: SessionDep,
+    _admin: AdminUser,
+    request: Request,
+    background: BackgroundTasks,
+):
     """Handle an event again, in any state: missing notification rows are written (none twice),
     its socket messages are published again, side work and mails are not repeated.
 
     Answers with the event as it is now (`state: PENDING`); `attempts` grows when a worker handles it.
+    Every admin's event log hears `event_state` with the new state once this has committed.
     """
-    return events.replay_event(session, event_id)
+    event = events.replay_event(session, event_id)
+    payload = events.event_state_payload(event)
+    # Background tasks run after the response, so after the request's commit.
+    background.add_task(request.app.state.sio.emit, "event_state", payload, room="role_admin")
+    return event

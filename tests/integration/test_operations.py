@@ -221,6 +221,7 @@ def test_replay_writes_no_duplicates_and_repeats_no_side_work(ops: OpsStack) -> 
         assert rows_before == 1 and first.attempts == 1
         score = supplier_score(ops)
         buyer = Listener(ops.gateways[1], ops.token(BUYER), name="buyer")
+        admin = Listener(ops.gateways[1], ops.token(ADMIN), name="admin")
         try:
             response = api.post(f"/api/events/{delivered}/replay")
             assert response.status_code == 202, response.text
@@ -237,12 +238,19 @@ def test_replay_writes_no_duplicates_and_repeats_no_side_work(ops: OpsStack) -> 
                                   and d["event_type"] == "ORDER_DELIVERED")
             assert ops.notifications_of(delivered) == rows_before
             assert supplier_score(ops) == score, "the reliability score moved twice"
+            # Admins on any gateway follow the row: PENDING when replayed, then PROCESSED again.
+            admin.wait_for("event_state", lambda d: d["event_id"] == delivered and d["state"] == "PENDING")
+            admin.wait_for(
+                "event_state",
+                lambda d: d["event_id"] == delivered and d["state"] == "PROCESSED" and d["attempts"] >= 2,
+            )
             assert again.processed_at is not None and note["id"] > 0
             listed = api.get("/api/events/", params={"event_type": "ORDER_DELIVERED", "state": "PROCESSED"}).json()
             item = next(i for i in listed["items"] if i["id"] == delivered)
             assert item["attempts"] == again.attempts and item["error"] is None and item["processed_at"]
         finally:
             buyer.close()
+            admin.close()
 
 
 def test_failed_event_replayed_is_processed(ops: OpsStack) -> None:
