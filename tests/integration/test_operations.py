@@ -202,7 +202,12 @@ def test_two_gateways_two_workers_clients_on_both_receive_everything(ops: OpsSta
                         lambda d, oid=oid: d["event_type"] == "ORDER_DISPATCHED" and d["metadata"]["order_id"] == oid,
                     )
         # Every event handled is one JSON line in the log of the worker that handled it.
-        logged = {line["event_id"]: line for w in ops.workers.values() for line in handled_lines(w)}
+        # (Written after the commit and the publish: wait for it.)
+        def logged_lines() -> dict[int, dict]:
+            return {line["event_id"]: line for w in ops.workers.values() for line in handled_lines(w)}
+
+        wait_until(lambda: set(events) <= set(logged_lines()), 10, "the event-handled log lines")
+        logged = logged_lines()
         for event_id in events:
             line = logged[event_id]
             assert line["event_type"] == "ORDER_DISPATCHED" and line["task_id"] and line["attempt"] >= 1
