@@ -73,6 +73,7 @@ def prepare_worker_host(argv: list[str] | None = None) -> str | None:
     if not path:
         path = tempfile.mkdtemp(prefix="partpulse-worker-metrics-")
         os.environ[MULTIPROC_ENV] = path
+        _remove_at_exit(path)
         if "prometheus_client" in sys.modules:
             # Celery's CLI loads Flower's command plugin, which imports
             # prometheus_client before our app, so the client already chose
@@ -83,6 +84,20 @@ def prepare_worker_host(argv: list[str] | None = None) -> str | None:
 
             values.ValueClass = values.get_value_class()
     return path
+
+
+def _remove_at_exit(path: str) -> None:
+    """The directory made here goes when the worker's main process exits (never a pool process's exit)."""
+    import atexit
+    import shutil
+
+    owner = os.getpid()
+
+    def remove() -> None:
+        if os.getpid() == owner:
+            shutil.rmtree(path, ignore_errors=True)
+
+    atexit.register(remove)
 
 
 @lru_cache
