@@ -44,6 +44,14 @@ class Settings(BaseSettings):
     relay_interval_seconds: float = 2.0
     # Redis pub/sub channels ignore the db number: tests use a channel of their own.
     socketio_channel: str = "partpulse"
+    # E-mail (issue 13): how often beat sweeps the mail outbox and closes due digests,
+    # how long a mail may wait untaken before the sweep hands it over again, the first
+    # retry delay after a refusal (doubling up to an hour), and when to give up.
+    mail_sweep_seconds: float = 5.0
+    mail_requeue_seconds: float = 30.0
+    mail_retry_seconds: float = 10.0
+    mail_max_attempts: int = 10
+    smtp_timeout_seconds: float = 20.0
 
     @field_validator("jwt_expires_minutes")
     @classmethod

@@ -47,18 +47,26 @@ if [[ "$MODE" == distributed ]]; then
   WORKER_METRICS_PORT=$((WORKER_METRICS_PORT + 1)) \
     $VENV/celery -A workers worker -Q stock -n bulk@%h --concurrency=1 --loglevel=INFO &
   pids+=($!)
+  # Mails and the periodic checks get a lane of their own: a slow SMTP server delays no notification.
+  $VENV/celery -A workers worker -Q email -n email@%h --concurrency=2 --loglevel=INFO &
+  pids+=($!)
   $VENV/celery -A workers flower --port="$FLOWER_PORT" --address="$HOST" &
   pids+=($!)
 else
   $VENV/celery -A workers worker -n standalone@%h --concurrency=2 --loglevel=INFO &
   pids+=($!)
 fi
+# Celery beat: escalation checks, low-stock digests, the mail outbox sweep (schedule file under var/).
+mkdir -p "${VAR_DIR:-var}"
+$VENV/celery -A workers beat --loglevel=INFO &
+pids+=($!)
 $VENV/uvicorn gateway.main:app --host "$HOST" --port "$PORT" --ws-per-message-deflate false &
 pids+=($!)
 
 echo
 echo "==> PartPulse ($MODE) is starting at http://$HOST:$PORT  (API docs: http://$HOST:$PORT/docs)"
 [[ "$MODE" == distributed ]] && echo "    Flower: http://$HOST:$FLOWER_PORT"
+if [[ -z "${SMTP_URL:-}" ]]; then echo "    Mail: SMTP_URL is unset, mails are written to ${VAR_DIR:-var}/mail/*.eml"; fi
 echo "    Demo accounts: admin@demo.test / buyer@demo.test / supplier@demo.test, password demo1234"
 echo "    Press Ctrl-C to stop."
 wait -n "${pids[@]}" || true

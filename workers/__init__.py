@@ -12,7 +12,7 @@ from celery.signals import worker_ready  # noqa: E402
 
 from common.events import relay  # noqa: E402
 from common.events.broker import app  # noqa: E402
-from workers import observability, tasks  # noqa: E402,F401  (metrics signals; one task per event type)
+from workers import mail, observability, tasks  # noqa: E402,F401  (tasks per event type, email; metrics signals)
 
 celery = app
 __all__ = ["app", "celery"]

@@ -1,14 +1,14 @@
 """operations: an index for the event log's state filter (newest first by id)
 
 Revision ID: 0006
-Revises: 0003
+Revises: 0004
 """
 from collections.abc import Sequence
 
 from alembic import op
 
 revision: str = "0006"
-down_revision: str | None = "0003"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
