@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 FRONT_STAMP := frontend/node_modules/.installed
 
-.PHONY: run test install frontend lint migrate seed worker beat flower bench clean
+.PHONY: run test install frontend lint migrate seed worker beat flower bench capacity clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -49,6 +49,9 @@ flower: install
 
 bench: install
 	$(PY) bench/throughput.py
+
+capacity: install
+	$(PY) bench/capacity.py
 
 clean:
 	rm -rf var frontend/dist test-artifacts

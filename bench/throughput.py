@@ -295,7 +295,7 @@ async def open_loop_run(stack: Stack, rate: float, seconds: float, drain: float 
                     if r.status != 202:
                         result.errors += 1
                     await r.read()
-            except aiohttp.ClientError:
+            except (aiohttp.ClientError, TimeoutError):
                 result.errors += 1
 
         meter = CpuMeter(stack)

@@ -16,6 +16,7 @@ from common.events import relay
 from common.services.errors import DomainError
 from gateway.api import api_router
 from gateway.realtime.server import create_socket_server
+from gateway.routers import metrics as metrics_router
 
 log = logging.getLogger("partpulse.gateway")
 
@@ -58,6 +59,7 @@ def create_fastapi(settings: Settings, sio: socketio.AsyncServer) -> FastAPI:
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers)
 
     app.include_router(api_router)
+    app.include_router(metrics_router.router)  # before the web app's catch-all
     _serve_frontend(app, settings.frontend_dist)
     return app
 

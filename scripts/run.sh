@@ -7,6 +7,7 @@ VENV=.venv/bin
 HOST=${HOST:-127.0.0.1}
 PORT=${PORT:-8000}
 FLOWER_PORT=${FLOWER_PORT:-5555}
+WORKER_METRICS_PORT=${WORKER_METRICS_PORT:-9808}
 
 if [[ -n "${REDIS_URL:-}" ]]; then
   MODE=distributed
@@ -42,7 +43,9 @@ if [[ "$MODE" == distributed ]]; then
   # bulk work (stock alerts from an ERP import), so an order never waits behind a burst.
   $VENV/celery -A workers worker -Q notifications,matching,scoring -n events@%h --concurrency=2 --loglevel=INFO &
   pids+=($!)
-  $VENV/celery -A workers worker -Q stock -n bulk@%h --concurrency=1 --loglevel=INFO &
+  # Two worker hosts on one machine: the second serves its metrics on the next port.
+  WORKER_METRICS_PORT=$((WORKER_METRICS_PORT + 1)) \
+    $VENV/celery -A workers worker -Q stock -n bulk@%h --concurrency=1 --loglevel=INFO &
   pids+=($!)
   # Mails and the periodic checks get a lane of their own: a slow SMTP server delays no notification.
   $VENV/celery -A workers worker -Q email -n email@%h --concurrency=2 --loglevel=INFO &

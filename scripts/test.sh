@@ -3,6 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/services.sh
+./scripts/deploy_tools.sh
 
 export TEST_DATABASE_URL=${TEST_DATABASE_URL:-postgresql+psycopg2://postgres@127.0.0.1:5432/partpulse_test}
 export TEST_REDIS_URL=${TEST_REDIS_URL:-redis://127.0.0.1:6379/15}

@@ -1,12 +1,18 @@
 """The Celery app for `celery -A workers worker` and `celery -A workers flower`."""
 
-from typing import Any
+# Before anything imports prometheus_client: a worker host aggregates its pool's
+# metrics through files (multiprocess mode), which must be chosen first.
+from common.metrics import prepare_worker_host
 
-from celery.signals import worker_ready
+prepare_worker_host()
 
-from common.events import relay
-from common.events.broker import app
-from workers import mail, tasks  # noqa: F401  (registers one task per event type, and the email queue's)
+from typing import Any  # noqa: E402
+
+from celery.signals import worker_ready  # noqa: E402
+
+from common.events import relay  # noqa: E402
+from common.events.broker import app  # noqa: E402
+from workers import mail, observability, tasks  # noqa: E402,F401  (tasks per event type, email; metrics signals)
 
 celery = app
 __all__ = ["app", "celery"]

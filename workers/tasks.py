@@ -4,6 +4,7 @@ A task carries a list of event ids of its type (the relay batches them); an
 older message carrying a single id is still understood.
 """
 
+import time
 from typing import Any
 
 from celery import Task
@@ -11,6 +12,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from common.events.broker import app
 from common.events.types import CATALOGUE
+from workers import observability
 from workers.pipeline import handle_events, record_failure
 
 # Errors worth another try: the database or Redis blinked.
@@ -38,7 +40,16 @@ class EventTask(Task):  # type: ignore[misc]
 def _register(event_type: str) -> None:
     @app.task(name=event_type, base=EventTask, bind=True)
     def handle(self: Task, event_ids: list[int] | int) -> list[dict[str, Any]]:
-        return handle_events(event_ids_of([event_ids]))
+        started = time.perf_counter()
+        summaries = handle_events(event_ids_of([event_ids]))
+        # --- ops (issue 11): metrics and one JSON line per event handled ---
+        observability.batch_handled(
+            summaries,
+            task_id=self.request.id,
+            task_try=self.request.retries + 1,
+            seconds=time.perf_counter() - started,
+        )
+        return summaries
 
 
 for _event_type in CATALOGUE:

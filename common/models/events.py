@@ -24,6 +24,8 @@ class EventLog(Base):
         Index("ix_event_logs_type_created", "event_type", "created_at"),
         Index("ix_event_logs_type_id", "event_type", "id"),
         Index("ix_event_logs_entity", "entity_type", "entity_id", "created_at"),
+        # The operator's state filter (newest first by id), and /api/health's outbox count.
+        Index("ix_event_logs_state_id", "state", "id"),
         Index(
             "ix_event_logs_pending",
             "id",

@@ -27,7 +27,9 @@ class EventOut(OutputModel):
     metadata: dict[str, Any] = Field(validation_alias="event_metadata")
     created_at: datetime
     state: str
+    attempts: int
     error: str | None = None
+    processed_at: datetime | None = None
 
 
 class NotificationOut(OutputModel):

@@ -55,10 +55,17 @@ def bump_unread_versions(session: Session, user_ids: Iterable[int]) -> None:
     ids = sorted(set(user_ids))
     if not ids:
         return
-    locked = select(User.id).where(User.id.in_(ids)).order_by(User.id).with_for_update()
+    # Its own statement, so the rows are locked in id order (inside UPDATE ... IN
+    # (subquery) the planner may lock them in any order), and FOR NO KEY UPDATE,
+    # which does not wait for the KEY SHARE locks that concurrent INSERTs of
+    # notification rows hold on the same users (their foreign key); FOR UPDATE
+    # does, and two workers deadlocked on it.
+    session.execute(
+        select(User.id).where(User.id.in_(ids)).order_by(User.id).with_for_update(key_share=True)
+    )
     session.execute(
         update(User)
-        .where(User.id.in_(locked.scalar_subquery()))
+        .where(User.id.in_(ids))
         .values(unread_version=User.unread_version + 1)
         .execution_options(synchronize_session=False)
     )

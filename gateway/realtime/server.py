@@ -8,6 +8,7 @@ from typing import Any
 
 import socketio
 
+from common import metrics
 from common.config import Settings
 from common.db import get_sessionmaker
 from common.events.publisher import role_room, user_room
@@ -82,6 +83,7 @@ def create_socket_server(settings: Settings) -> socketio.AsyncServer:
         loop = asyncio.get_running_loop()
         delay = max(0.0, expires_at - time.time())
         expiry_timers[sid] = loop.call_later(delay, lambda: asyncio.ensure_future(_expire(sid)))
+        metrics.socket_connected()  # ops (issue 11)
         await sio.emit("unread_count", count, to=sid)
 
     async def _expire(sid: str) -> None:
@@ -91,7 +93,8 @@ def create_socket_server(settings: Settings) -> socketio.AsyncServer:
     @sio.event
     async def disconnect(sid: str, reason: Any = None) -> None:
         timer = expiry_timers.pop(sid, None)
-        if timer is not None:
+        if timer is not None:  # a socket that got past connect
             timer.cancel()
+            metrics.socket_disconnected()  # ops (issue 11)
 
     return sio

@@ -1,8 +1,9 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, BackgroundTasks, Path, Query, Request, status
 
 from common.events.types import EntityType, EventType
+from common.models import DeliveryState
 from common.schemas.base import CursorPage, UTCDatetime
 from common.schemas.events import EventAccepted, EventCreate, EventOut
 from common.services import events
@@ -19,6 +20,7 @@ def list_events(
     event_type: EventType | None = None,
     entity_type: EntityType | None = None,
     entity_id: Annotated[int | None, Query(gt=0)] = None,
+    state: Annotated[DeliveryState | None, Query(description="PENDING, QUEUED, PROCESSED or FAILED")] = None,
     date_from: Annotated[UTCDatetime | None, Query(description="ISO 8601; no zone means UTC")] = None,
     date_to: Annotated[UTCDatetime | None, Query(description="ISO 8601; no zone means UTC")] = None,
     limit: Limit = 20,
@@ -33,6 +35,7 @@ def list_events(
         event_type=event_type,
         entity_type=entity_type,
         entity_id=entity_id,
+        state=state,
         date_from=date_from,
         date_to=date_to,
         limit=limit,
@@ -61,3 +64,24 @@ def fire_event(body: EventCreate, session: SessionDep, admin: AdminUser, idem: I
         return status.HTTP_202_ACCEPTED, {"event_id": row.id}
 
     return run_once(session, admin.id, idem, work)
+
+
+@router.post("/{event_id}/replay", response_model=EventOut, status_code=status.HTTP_202_ACCEPTED)
+def replay_event(
+    event_id: Annotated[int, Path(gt=0)],
+    session: SessionDep,
+    _admin: AdminUser,
+    request: Request,
+    background: BackgroundTasks,
+):
+    """Handle an event again, in any state: missing notification rows are written (none twice),
+    its socket messages are published again, side work and mails are not repeated.
+
+    Answers with the event as it is now (`state: PENDING`); `attempts` grows when a worker handles it.
+    Every admin's event log hears `event_state` with the new state once this has committed.
+    """
+    event = events.replay_event(session, event_id)
+    payload = events.event_state_payload(event)
+    # Background tasks run after the response, so after the request's commit.
+    background.add_task(request.app.state.sio.emit, "event_state", payload, room="role_admin")
+    return event

@@ -35,6 +35,8 @@ RULES: dict[tuple[str, str], set[str]] = {
     ("PATCH", "/api/orders/{order_id}/delivery"): {"supplier"},
     ("GET", "/api/events/"): {"admin"},
     ("POST", "/api/events/"): {"admin"},
+    ("POST", "/api/events/{event_id}/replay"): {"admin"},
+    ("GET", "/metrics"): {"admin"},
     ("GET", "/api/notifications/"): {"any"},
     ("GET", "/api/notifications/unread-count"): {"any"},
     ("PATCH", "/api/notifications/read-all"): {"any"},
