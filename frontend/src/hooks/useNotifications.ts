@@ -39,29 +39,33 @@ export function useNotificationFeed(): void {
     };
     const onCount = (payload: UnreadCount) => store().setUnreadCount(payload);
     const onUpdated = (payload: NotificationUpdate) => store().applyUpdate(payload);
-    // After a reconnect, catch up over REST: whatever came while away is in the database.
-    const onReconnect = () => void store().load();
+    // On every (re)connect, catch up over REST: whatever came while the socket was not
+    // listening (before its first connect, or while away) is in the database.
+    const onConnect = () => void store().load();
     socket.on("notification", onNotification);
     socket.on("unread_count", onCount);
     socket.on("notification_updated", onUpdated);
-    socket.io.on("reconnect", onReconnect);
+    socket.on("connect", onConnect);
     return () => {
       socket.off("notification", onNotification);
       socket.off("unread_count", onCount);
       socket.off("notification_updated", onUpdated);
-      socket.io.off("reconnect", onReconnect);
+      socket.off("connect", onConnect);
     };
   }, [socket]);
 }
 
-/** Calls `fn` after the socket reconnects (to catch up over REST on what the page shows). */
+/**
+ * Calls `fn` whenever the socket (re)connects, to catch up over REST on what the page shows:
+ * messages sent before the first connect or while away never reach this tab.
+ */
 export function useOnReconnect(fn: () => void): void {
   const socket = useSocket();
   useEffect(() => {
     if (!socket) return;
-    socket.io.on("reconnect", fn);
+    socket.on("connect", fn);
     return () => {
-      socket.io.off("reconnect", fn);
+      socket.off("connect", fn);
     };
   }, [socket, fn]);
 }
