@@ -409,6 +409,8 @@ async function suite(browser, vp, tokens, parts) {
     await waitRowState(admin, id, "FAILED");
     await eventRow(admin, id).getByText("e2e: simulated failure").waitFor();
     await eventRow(admin, id).getByRole("button", { name: "Replay" }).waitFor();
+    await eventRow(admin, id).scrollIntoViewIfNeeded();
+    await admin.screenshot({ path: `${ART}${vp.name}-admin-failed-row.png` });
     await admin.evaluate(() => { window.__samePage = true; });
     // ...and is handed over again (what the relay does with a PENDING row): the row follows live.
     sql(`UPDATE event_logs SET state = 'PENDING' WHERE id = ${id}`);
