@@ -6,7 +6,7 @@ import { Empty, ErrorText, Loading, StatusPill, TableWrap, Field } from "../comp
 import { useOnReconnect } from "../hooks/useNotifications";
 import { useSocket } from "../hooks/useSocket";
 import { api } from "../lib/api";
-import { dateTime } from "../lib/format";
+import { dateTime, shortDateTime } from "../lib/format";
 import { defaultEntity, ENTITY_TYPES, EVENT_STATES, EVENT_TYPES } from "../lib/events";
 import type { EventLogEntry, EventStateMessage, Page } from "../lib/types";
 
@@ -145,30 +145,32 @@ export function EventLog() {
       {page && page.items.length === 0 && <Empty>{filtered ? "No events match these filters." : "No events yet."}</Empty>}
       {page && page.items.length > 0 && (
         <TableWrap label="Event log">
-          <table className="data" aria-label="Event log" aria-busy={loading}>
+          <table className="data cards-phone" aria-label="Event log" aria-busy={loading}>
             <thead>
               <tr>
                 <th scope="col">Time</th><th scope="col">Type</th><th scope="col">Entity</th><th scope="col">State</th>
-                <th scope="col" className="num">Attempts</th><th scope="col">Error</th><th scope="col"><span className="sr-only">Actions</span></th>
+                <th scope="col" className="num">Attempts</th><th scope="col">Error</th>
               </tr>
             </thead>
             <tbody>
               {page.items.map((e) => (
                 <tr key={e.id} data-event-id={e.id} data-state={e.state}>
-                  <td className="nowrap"><time dateTime={e.created_at}>{dateTime(e.created_at)}</time></td>
-                  <td><EventBadge type={e.event_type} /></td>
-                  <td className="nowrap">{e.entity_type} {e.entity_id}</td>
-                  <td><StatusPill status={e.state} /></td>
-                  <td className="num">{e.attempts ?? "—"}</td>
-                  <td className="error-cell">{e.error ?? ""}</td>
-                  <td>
-                    {e.state === "FAILED" && (
-                      <button type="button" className="button-small" disabled={replaying.has(e.id)}
-                        onClick={() => void replay(e.id)}>
-                        <RotateCcw size={14} aria-hidden="true" /> Replay
-                      </button>
-                    )}
+                  <td className="nowrap" data-label="Time"><time dateTime={e.created_at} title={dateTime(e.created_at)}>{shortDateTime(e.created_at)}</time></td>
+                  <td data-label="Type"><EventBadge type={e.event_type} /></td>
+                  <td className="nowrap" data-label="Entity">{e.entity_type} {e.entity_id}</td>
+                  <td data-label="State">
+                    <span className="state-cell">
+                      <StatusPill status={e.state} />
+                      {e.state === "FAILED" && (
+                        <button type="button" className="button-small" disabled={replaying.has(e.id)}
+                          onClick={() => void replay(e.id)}>
+                          <RotateCcw size={14} aria-hidden="true" /> Replay
+                        </button>
+                      )}
+                    </span>
                   </td>
+                  <td className="num" data-label="Attempts">{e.attempts ?? "—"}</td>
+                  <td className="error-cell" data-label="Error">{e.error ? e.error : <span className="muted">—</span>}</td>
                 </tr>
               ))}
             </tbody>
