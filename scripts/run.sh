@@ -49,7 +49,7 @@ else
   $VENV/celery -A workers worker -Q notifications,matching,scoring -n standalone@%h --concurrency=2 --loglevel=INFO &
   pids+=($!)
 fi
-$VENV/uvicorn gateway.main:app --host "$HOST" --port "$PORT" --ws-per-message-deflate false &
+$VENV/uvicorn gateway.main:app --host "$HOST" --port "$PORT" --ws-per-message-deflate false --no-proxy-headers &
 pids+=($!)
 
 echo
