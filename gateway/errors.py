@@ -149,13 +149,17 @@ def _r(description: str, model: type[BaseModel] = ErrorOut) -> dict[str, Any]:
 
 # Every route under /api can answer these.
 COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: _r("The body is not what its Content-Type says (not UTF-8, not JSON, a bad Content-Length)"),
     413: _r("The request body is larger than MAX_BODY_BYTES"),
     422: _r("The request is not valid (never echoes what was sent)", ValidationErrorOut),
     503: _r("A dependency (the database, Redis) is unavailable"),
 }
-# Routes that need a token.
-AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
+# Routes that need a token (and a role).
+UNAUTHORIZED: dict[int | str, dict[str, Any]] = {
     401: _r("Missing, malformed, wrongly signed or expired token, or a deactivated user"),
+}
+AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **UNAUTHORIZED,
     403: _r("The token's user does not have the role this needs"),
 }
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: _r("Not found, or not yours to see")}

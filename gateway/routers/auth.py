@@ -10,7 +10,7 @@ from common.security import create_access_token
 from common.services import accounts
 from common.services.errors import Unauthorized
 from gateway.deps import CurrentUser, SessionDep
-from gateway.errors import AUTH_RESPONSES, THROTTLED
+from gateway.errors import THROTTLED, UNAUTHORIZED
 from gateway.throttle import client_address, login_throttle
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -45,6 +45,6 @@ def token(
     return TokenOut(access_token=create_access_token(user.id, user.role))
 
 
-@router.get("/me", response_model=UserOut, responses=AUTH_RESPONSES)
+@router.get("/me", response_model=UserOut, responses=UNAUTHORIZED)
 def me(user: CurrentUser) -> UserOut:
     return UserOut.model_validate(user)
