@@ -42,7 +42,7 @@ worker: install
 	$(VENV)/bin/celery -A workers worker -Q notifications,matching,scoring --loglevel=INFO
 
 flower: install
-	$(VENV)/bin/celery -A workers flower --port=$${FLOWER_PORT:-5555}
+	$(VENV)/bin/celery -A workers flower --conf=$(CURDIR)/flowerconfig.py --port=$${FLOWER_PORT:-5555}
 
 bench: install
 	$(PY) bench/notify_latency.py

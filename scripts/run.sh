@@ -43,7 +43,8 @@ if [[ "$MODE" == distributed ]]; then
   pids+=($!)
   $VENV/celery -A workers worker -Q matching,scoring -n domain@%h --concurrency=1 --loglevel=INFO &
   pids+=($!)
-  $VENV/celery -A workers flower --port="$FLOWER_PORT" --address="$HOST" &
+  # Flower never answers without credentials (FLOWER_BASIC_AUTH, or one generated under ./var/).
+  $VENV/celery -A workers flower --conf="$PWD/flowerconfig.py" --port="$FLOWER_PORT" --address="$HOST" &
   pids+=($!)
 else
   $VENV/celery -A workers worker -Q notifications,matching,scoring -n standalone@%h --concurrency=2 --loglevel=INFO &
@@ -54,7 +55,10 @@ pids+=($!)
 
 echo
 echo "==> PartPulse ($MODE) is starting at http://$HOST:$PORT  (API docs: http://$HOST:$PORT/docs)"
-[[ "$MODE" == distributed ]] && echo "    Flower: http://$HOST:$FLOWER_PORT"
+if [[ "$MODE" == distributed ]]; then
+  echo "    Flower: http://$HOST:$FLOWER_PORT"
+  $VENV/python -m common.flower_auth
+fi
 echo "    Demo accounts: admin@demo.test / buyer@demo.test / supplier@demo.test, password demo1234"
 echo "    Press Ctrl-C to stop."
 wait -n "${pids[@]}" || true
