@@ -39,13 +39,13 @@ seed: install
 	$(PY) -m common.seed
 
 worker: install
-	$(VENV)/bin/celery -A workers worker -Q notifications,matching,scoring --loglevel=INFO
+	$(VENV)/bin/celery -A workers worker --loglevel=INFO
 
 flower: install
 	$(VENV)/bin/celery -A workers flower --conf=$(CURDIR)/flowerconfig.py --port=$${FLOWER_PORT:-5555}
 
 bench: install
-	$(PY) bench/notify_latency.py
+	$(PY) bench/throughput.py
 
 clean:
 	rm -rf var frontend/dist test-artifacts

@@ -1,5 +1,6 @@
 """Engine and sessions. One engine per process, created lazily."""
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -43,7 +44,12 @@ def _make_engine(url: str) -> Engine:
 
 @lru_cache
 def get_engine() -> Engine:
-    return _make_engine(get_settings().sqlalchemy_url)
+    engine = _make_engine(get_settings().sqlalchemy_url)
+    # A forked child (a Celery pool process) must not reuse the parent's
+    # pooled connections: two processes on one socket corrupt both. The
+    # parent's relay thread may have opened some before the pool forked.
+    os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
+    return engine
 
 
 @lru_cache

@@ -38,16 +38,17 @@ stop_all() {
 trap stop_all INT TERM EXIT
 
 if [[ "$MODE" == distributed ]]; then
-  # One worker per queue group, so a slow matching run never delays a notification.
-  $VENV/celery -A workers worker -Q notifications -n notifications@%h --concurrency=2 --loglevel=INFO &
+  # Two lanes: order events (notifications, matching, scoring), and the bursty
+  # bulk work (stock alerts from an ERP import), so an order never waits behind a burst.
+  $VENV/celery -A workers worker -Q notifications,matching,scoring -n events@%h --concurrency=2 --loglevel=INFO &
   pids+=($!)
-  $VENV/celery -A workers worker -Q matching,scoring -n domain@%h --concurrency=1 --loglevel=INFO &
+  $VENV/celery -A workers worker -Q stock -n bulk@%h --concurrency=1 --loglevel=INFO &
   pids+=($!)
   # Flower never answers without credentials (FLOWER_BASIC_AUTH, or one generated under ./var/).
   $VENV/celery -A workers flower --conf="$PWD/flowerconfig.py" --port="$FLOWER_PORT" --address="$HOST" &
   pids+=($!)
 else
-  $VENV/celery -A workers worker -Q notifications,matching,scoring -n standalone@%h --concurrency=2 --loglevel=INFO &
+  $VENV/celery -A workers worker -n standalone@%h --concurrency=2 --loglevel=INFO &
   pids+=($!)
 fi
 $VENV/uvicorn gateway.main:app --host "$HOST" --port "$PORT" --ws-per-message-deflate false --no-proxy-headers &

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from common.events.types import EventType
@@ -39,39 +39,118 @@ class OrderContext:
     parts: dict[int, Part]
 
 
-def admin_ids(session: Session) -> set[int]:
-    return set(session.scalars(select(User.id).where(User.role == Role.ADMIN, User.is_active)))
+@dataclass
+class StockContext:
+    item: InventoryItem
+    part: Part | None
+    supplier: Supplier | None
 
 
-def supplier_user_ids(session: Session, supplier_id: int | None) -> set[int]:
-    if supplier_id is None:
-        return set()
-    return set(session.scalars(select(User.id).where(User.supplier_id == supplier_id, User.is_active)))
+class Directory:
+    """Who is who among the active users a batch of events can reach, loaded in one query.
 
+    Deactivated users are never recipients: they are simply not in here.
+    """
 
-def order_viewer_ids(session: Session, order: Order) -> set[int]:
-    """Every user who may see the order: its factory's buyers and the matched supplier's users."""
-    buyers = set(
-        session.scalars(
-            select(User.id).where(
-                User.factory_id == order.factory_id, User.role == Role.BUYER, User.is_active
+    def __init__(self, session: Session, factory_ids: set[int], supplier_ids: set[int], user_ids: set[int]):
+        rows = session.execute(
+            select(User.id, User.role, User.factory_id, User.supplier_id).where(
+                User.is_active,
+                or_(
+                    User.role == Role.ADMIN,
+                    User.factory_id.in_(factory_ids),
+                    User.supplier_id.in_(supplier_ids),
+                    User.id.in_(user_ids),
+                ),
             )
+        ).all()
+        self.active: set[int] = {row.id for row in rows}
+        self.admins: set[int] = {row.id for row in rows if row.role == Role.ADMIN}
+        self._buyers: dict[int, set[int]] = {}
+        self._supplier_users: dict[int, set[int]] = {}
+        for row in rows:
+            if row.role == Role.BUYER and row.factory_id is not None:
+                self._buyers.setdefault(row.factory_id, set()).add(row.id)
+            if row.supplier_id is not None:
+                self._supplier_users.setdefault(row.supplier_id, set()).add(row.id)
+
+    def user(self, user_id: int | None) -> set[int]:
+        return {user_id} if user_id in self.active else set()
+
+    def supplier_users(self, supplier_id: int | None) -> set[int]:
+        return set(self._supplier_users.get(supplier_id, set())) if supplier_id is not None else set()
+
+    def factory_buyers(self, factory_id: int) -> set[int]:
+        return set(self._buyers.get(factory_id, set()))
+
+    def order_viewers(self, order: Order) -> set[int]:
+        """Every user who may see the order: its factory's buyers and the matched supplier's users."""
+        return self.factory_buyers(order.factory_id) | self.supplier_users(order.supplier_id)
+
+
+@dataclass
+class Contexts:
+    """Everything a batch of events is about, loaded with a fixed number of queries."""
+
+    orders: dict[int, OrderContext]
+    stock: dict[int, StockContext]
+    directory: Directory
+
+    @classmethod
+    def load(cls, session: Session, events: list[EventLog]) -> "Contexts":
+        order_ids = {e.entity_id for e in events if e.entity_type == "order"}
+        stock_ids = {e.entity_id for e in events if e.entity_type == "inventory"}
+        orders = load_order_contexts(session, order_ids)
+        stock = load_stock_contexts(session, stock_ids)
+        directory = Directory(
+            session,
+            factory_ids={c.order.factory_id for c in orders.values()},
+            supplier_ids={c.order.supplier_id for c in orders.values() if c.order.supplier_id}
+            | {c.item.supplier_id for c in stock.values()},
+            user_ids={c.order.buyer_id for c in orders.values()},
+        )
+        return cls(orders, stock, directory)
+
+
+def _by_id(session: Session, model: Any, ids: set[int]) -> dict[int, Any]:
+    if not ids:
+        return {}
+    return {row.id: row for row in session.scalars(select(model).where(model.id.in_(ids)))}
+
+
+def load_order_contexts(session: Session, order_ids: set[int]) -> dict[int, OrderContext]:
+    if not order_ids:
+        return {}
+    orders = list(
+        session.scalars(
+            select(Order).where(Order.id.in_(order_ids)).options(selectinload(Order.items))
         )
     )
-    return buyers | supplier_user_ids(session, order.supplier_id)
+    factories = _by_id(session, Factory, {o.factory_id for o in orders})
+    suppliers = _by_id(session, Supplier, {o.supplier_id for o in orders if o.supplier_id})
+    parts = _by_id(session, Part, {item.part_id for o in orders for item in o.items})
+    deliveries = {
+        d.order_id: d for d in session.scalars(select(Delivery).where(Delivery.order_id.in_(order_ids)))
+    }
+    return {
+        o.id: OrderContext(
+            o,
+            factories[o.factory_id],
+            suppliers.get(o.supplier_id) if o.supplier_id else None,
+            deliveries.get(o.id),
+            {item.part_id: parts[item.part_id] for item in o.items if item.part_id in parts},
+        )
+        for o in orders
+    }
 
 
-def load_order_context(session: Session, order_id: int) -> OrderContext | None:
-    order = session.scalar(select(Order).where(Order.id == order_id).options(selectinload(Order.items)))
-    if order is None:
-        return None
-    factory = session.get(Factory, order.factory_id)
-    assert factory is not None
-    supplier = session.get(Supplier, order.supplier_id) if order.supplier_id else None
-    delivery = session.scalar(select(Delivery).where(Delivery.order_id == order.id))
-    part_ids = [item.part_id for item in order.items]
-    parts = {p.id: p for p in session.scalars(select(Part).where(Part.id.in_(part_ids)))}
-    return OrderContext(order, factory, supplier, delivery, parts)
+def load_stock_contexts(session: Session, item_ids: set[int]) -> dict[int, StockContext]:
+    items = _by_id(session, InventoryItem, item_ids)
+    parts = _by_id(session, Part, {i.part_id for i in items.values()})
+    suppliers = _by_id(session, Supplier, {i.supplier_id for i in items.values()})
+    return {
+        i.id: StockContext(i, parts.get(i.part_id), suppliers.get(i.supplier_id)) for i in items.values()
+    }
 
 
 def format_time(value: datetime | str | None) -> str:
@@ -107,39 +186,39 @@ def _eta(ctx: OrderContext, meta: dict[str, Any]) -> Any:
     return meta.get("eta") or (ctx.delivery.eta if ctx.delivery else ctx.order.eta)
 
 
-OrderNoticeBuilder = Callable[[Session, OrderContext, dict[str, Any]], Notice]
+OrderNoticeBuilder = Callable[[Directory, OrderContext, dict[str, Any]], Notice]
 
 
-def _placed(s: Session, ctx: OrderContext, meta: dict[str, Any]) -> Notice:
+def _placed(d: Directory, ctx: OrderContext, meta: dict[str, Any]) -> Notice:
     units = sum(item.quantity for item in ctx.order.items)
     return Notice(
         f"New Order #{ctx.order.id}",
         f"{ctx.factory.name} placed an order for {units} parts",
-        admin_ids(s),
+        d.admins,
     )
 
 
-def _matched(s: Session, ctx: OrderContext, meta: dict[str, Any]) -> Notice:
+def _matched(d: Directory, ctx: OrderContext, meta: dict[str, Any]) -> Notice:
     return Notice(
         "Supplier Matched",
         f"Supplier {_supplier_name(ctx)} has been matched to your order",
-        {ctx.order.buyer_id} | supplier_user_ids(s, ctx.order.supplier_id),
+        d.user(ctx.order.buyer_id) | d.supplier_users(ctx.order.supplier_id),
     )
 
 
-def _confirmed(s: Session, ctx: OrderContext, meta: dict[str, Any]) -> Notice:
+def _confirmed(d: Directory, ctx: OrderContext, meta: dict[str, Any]) -> Notice:
     return Notice(
         "Order Confirmed",
         f"Supplier {_supplier_name(ctx)} confirmed order item {_first_item_text(ctx)}",
-        {ctx.order.buyer_id},
+        d.user(ctx.order.buyer_id),
     )
 
 
-def _dispatched(s: Session, ctx: OrderContext, meta: dict[str, Any]) -> Notice:
-    return Notice("Order Dispatched", "Your order is on its way", {ctx.order.buyer_id})
+def _dispatched(d: Directory, ctx: OrderContext, meta: dict[str, Any]) -> Notice:
+    return Notice("Order Dispatched", "Your order is on its way", d.user(ctx.order.buyer_id))
 
 
-def _in_transit(s: Session, ctx: OrderContext, meta: dict[str, Any]) -> Notice:
+def _in_transit(d: Directory, ctx: OrderContext, meta: dict[str, Any]) -> Notice:
     carrier = meta.get("carrier") or (ctx.delivery.carrier if ctx.delivery else None)
     eta = _eta(ctx, meta)
     parts = [f"Order #{ctx.order.id} is in transit"]
@@ -148,51 +227,52 @@ def _in_transit(s: Session, ctx: OrderContext, meta: dict[str, Any]) -> Notice:
     message = " ".join(parts)
     if eta:
         message += f", expected {format_time(eta)}"
-    return Notice("Order In Transit", message, {ctx.order.buyer_id})
+    return Notice("Order In Transit", message, d.user(ctx.order.buyer_id))
 
 
-def _delivered(s: Session, ctx: OrderContext, meta: dict[str, Any]) -> Notice:
-    return Notice("Order Delivered", f"Order #{ctx.order.id} delivered successfully", {ctx.order.buyer_id})
+def _delivered(d: Directory, ctx: OrderContext, meta: dict[str, Any]) -> Notice:
+    message = f"Order #{ctx.order.id} delivered successfully"
+    return Notice("Order Delivered", message, d.user(ctx.order.buyer_id))
 
 
-def _cancelled(s: Session, ctx: OrderContext, meta: dict[str, Any]) -> Notice:
+def _cancelled(d: Directory, ctx: OrderContext, meta: dict[str, Any]) -> Notice:
     who = meta.get("cancelled_by") or "An administrator"
     reason = meta.get("reason")
     message = f"Order #{ctx.order.id} was cancelled by {who}"
     message += f": {reason}" if reason else " (no reason given)"
-    return Notice("Order Cancelled", message, supplier_user_ids(s, ctx.order.supplier_id) | admin_ids(s))
+    return Notice("Order Cancelled", message, d.supplier_users(ctx.order.supplier_id) | d.admins)
 
 
-def _delivery_planned(s: Session, ctx: OrderContext, meta: dict[str, Any]) -> Notice:
+def _delivery_planned(d: Directory, ctx: OrderContext, meta: dict[str, Any]) -> Notice:
     carrier = meta.get("carrier") or (ctx.delivery.carrier if ctx.delivery else None)
     message = f"Delivery of order #{ctx.order.id} planned for {format_time(_eta(ctx, meta))}"
     if carrier:
         message += f" with {carrier}"
-    return Notice("Delivery Planned", message, {ctx.order.buyer_id})
+    return Notice("Delivery Planned", message, d.user(ctx.order.buyer_id))
 
 
-def _delivery_completed(s: Session, ctx: OrderContext, meta: dict[str, Any]) -> Notice:
+def _delivery_completed(d: Directory, ctx: OrderContext, meta: dict[str, Any]) -> Notice:
     at = meta.get("delivered_at") or ctx.order.delivered_at
     return Notice(
         "Delivery Completed",
         f"Order #{ctx.order.id} was delivered at {format_time(at)}",
-        supplier_user_ids(s, ctx.order.supplier_id),
+        d.supplier_users(ctx.order.supplier_id),
     )
 
 
-def _eta_updated(s: Session, ctx: OrderContext, meta: dict[str, Any]) -> Notice:
+def _eta_updated(d: Directory, ctx: OrderContext, meta: dict[str, Any]) -> Notice:
     return Notice(
         "ETA Updated",
         f"Order #{ctx.order.id} is now expected {format_time(_eta(ctx, meta))}",
-        {ctx.order.buyer_id},
+        d.user(ctx.order.buyer_id),
     )
 
 
-def _matching_failed(s: Session, ctx: OrderContext, meta: dict[str, Any]) -> Notice:
+def _matching_failed(d: Directory, ctx: OrderContext, meta: dict[str, Any]) -> Notice:
     return Notice(
         "No Supplier Available",
         f"No supplier can fill order #{ctx.order.id} now",
-        {ctx.order.buyer_id} | admin_ids(s),
+        d.user(ctx.order.buyer_id) | d.admins,
     )
 
 
@@ -211,26 +291,26 @@ ORDER_NOTICES: dict[EventType, OrderNoticeBuilder] = {
 }
 
 
-def low_stock_notice(session: Session, event: EventLog) -> Notice | None:
-    item = session.get(InventoryItem, event.entity_id)
-    if item is None:
-        return None
-    part = session.get(Part, item.part_id)
+def low_stock_notice(ctx: StockContext, directory: Directory, event: EventLog) -> Notice:
+    item = ctx.item
     quantity = event.event_metadata.get("quantity", item.quantity)
     return Notice(
         "Low Stock Alert",
-        f"Part {part.name if part else item.part_id} is below threshold ({quantity} remaining)",
-        supplier_user_ids(session, item.supplier_id) | admin_ids(session),
+        f"Part {ctx.part.name if ctx.part else item.part_id} is below threshold ({quantity} remaining)",
+        directory.supplier_users(item.supplier_id) | directory.admins,
+        link=f"/inventory/{item.part_id}",
     )
 
 
-def build_notice(session: Session, event: EventLog, ctx: OrderContext | None) -> Notice | None:
+def build_notice(contexts: Contexts, event: EventLog) -> Notice | None:
     """The notice for an event, or None when its entity no longer exists."""
     event_type = EventType(event.event_type)
     if event_type == EventType.LOW_STOCK_ALERT:
-        return low_stock_notice(session, event)
+        stock = contexts.stock.get(event.entity_id)
+        return low_stock_notice(stock, contexts.directory, event) if stock else None
+    ctx = contexts.orders.get(event.entity_id) if event.entity_type == "order" else None
     if ctx is None:
         return None
-    notice = ORDER_NOTICES[event_type](session, ctx, event.event_metadata)
+    notice = ORDER_NOTICES[event_type](contexts.directory, ctx, event.event_metadata)
     notice.link = f"/orders/{ctx.order.id}"
     return notice

@@ -1,16 +1,28 @@
-"""Handling one event: side work, notification rows, then the socket messages.
+"""Handling a batch of events: side work, notification rows, then the socket messages.
 
-Everything that writes happens in one transaction together with marking the
-event PROCESSED, so a redelivered task (a worker died before acknowledging)
-finds the event done and changes nothing; the notification rows are also
-unique per (event, user). Socket messages go out only after the commit.
+A task carries the ids of one or more events of one type (the relay batches
+what accumulated). The whole batch is one transaction: the events are locked
+in id order, their contexts and recipients loaded in bulk, every notification
+row written by one INSERT, the unread versions bumped by one UPDATE, and the
+events marked PROCESSED. So a redelivered task (a worker died before
+acknowledging, the relay redelivered) finds the events done and changes
+nothing, and rows are also unique per (event, user).
+
+After the commit -- never before, or a count could include what is then
+rolled back -- the unread counts are read with their versions and every socket
+message goes out in one Redis pipeline.
+
+When a batch fails, its events are handled again one by one, each in its own
+transaction, so only the event at fault is retried and, in the end, FAILED.
 """
 
 import contextlib
 import logging
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -18,25 +30,45 @@ from common.db import get_sessionmaker
 from common.events.payloads import notification_payload
 from common.events.publisher import Emit, publish, role_room, user_room
 from common.events.types import EventType, spec_for
-from common.models import DeliveryState, EventLog, Notification, utcnow
+from common.models import DeliveryState, EventLog, Notification, Order, utcnow
 from common.services import matching, scoring
 from common.services.errors import Conflict
-from common.services.notifications import unread_counts
-from workers.notices import Notice, OrderContext, build_notice, load_order_context, order_viewer_ids
+from common.services.notifications import bump_unread_versions, unread_states
+from workers.notices import Contexts, Notice, build_notice
 
 log = logging.getLogger(__name__)
 
 
-def run_side_work(session: Session, event: EventLog, ctx: OrderContext | None) -> None:
+@dataclass
+class Handled:
+    """What handling one event did, for the socket messages and the task's log line."""
+
+    event: EventLog
+    notice: Notice | None
+    first_time: bool
+    rows: list[Notification] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "event_id": self.event.id,
+            "event_type": self.event.event_type,
+            "attempt": self.event.attempts,
+            "recipients": len(self.rows),
+            "created_at": self.event.created_at.isoformat(),
+            "replay": not self.first_time,
+        }
+
+
+def run_side_work(session: Session, event: EventLog) -> None:
     """Matching on ORDER_PLACED, the reliability score on ORDER_DELIVERED."""
-    if ctx is None:
-        return
-    if event.event_type == EventType.ORDER_PLACED and ctx.order.status == "PLACED":
-        # Conflict: matched meanwhile (an admin re-ran matching); nothing to do.
+    if event.event_type == EventType.ORDER_PLACED:
+        # Conflict: matched or cancelled meanwhile; nothing to do.
         with contextlib.suppress(Conflict):
-            matching.match_order(session, ctx.order.id)
+            status = session.scalar(select(Order.status).where(Order.id == event.entity_id))
+            if status == "PLACED":
+                matching.match_order(session, event.entity_id)
     elif event.event_type == EventType.ORDER_DELIVERED:
-        supplier = scoring.score_delivery(session, ctx.order.id)
+        supplier = scoring.score_delivery(session, event.entity_id)
         if supplier is not None:
             event.event_metadata = {
                 **event.event_metadata,
@@ -44,48 +76,111 @@ def run_side_work(session: Session, event: EventLog, ctx: OrderContext | None) -
             }
 
 
-def insert_notifications(session: Session, event: EventLog, notice: Notice) -> list[Notification]:
-    """One row per recipient in a single INSERT; a row that exists already is kept as it is."""
-    if not notice.recipients:
-        return []
+def notification_metadata(event: EventLog) -> dict[str, Any]:
+    return {**event.event_metadata, "occurred_at": event.created_at.isoformat()}
+
+
+def insert_notifications(session: Session, handled: list[Handled]) -> set[int]:
+    """Every recipient's row of the batch in one INSERT; rows that exist are kept as they are.
+
+    created_at is the write time (the event's own time is metadata.occurred_at),
+    so a notification of an event that waited is new, at the top of the list,
+    and a gateway's catch-up by write time finds it. Returns the users who got
+    a new row.
+    """
+    now = utcnow()
     rows = [
         {
             "user_id": user_id,
-            "event_id": event.id,
-            "event_type": event.event_type,
-            "title": notice.title,
-            "message": notice.message,
-            "notification_metadata": event.event_metadata,
-            "link": notice.link,
+            "event_id": h.event.id,
+            "event_type": h.event.event_type,
+            "title": h.notice.title,
+            "message": h.notice.message,
+            "notification_metadata": notification_metadata(h.event),
+            "link": h.notice.link,
             "is_read": False,
-            "created_at": event.created_at,
+            "created_at": now,
         }
-        for user_id in sorted(notice.recipients)
+        for h in handled
+        if h.notice is not None
+        for user_id in sorted(h.notice.recipients)
     ]
+    if not rows:
+        return set()
     dialect = session.get_bind().dialect.name
     insert_fn = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert_fn(Notification).on_conflict_do_nothing(index_elements=["event_id", "user_id"])
-    session.execute(statement, rows)
-    return list(
-        session.scalars(
-            select(Notification).where(Notification.event_id == event.id).order_by(Notification.user_id)
-        )
+    statement = (
+        insert_fn(Notification)
+        .on_conflict_do_nothing(index_elements=["event_id", "user_id"])
+        .returning(Notification.user_id)
     )
+    return set(session.scalars(statement, rows))
 
 
-def socket_messages(
-    session: Session,
-    event: EventLog,
-    notice: Notice | None,
-    created: list[Notification],
-    ctx: OrderContext | None,
-) -> list[Emit]:
+def load_rows(session: Session, handled: list[Handled]) -> None:
+    """Every notification row of the batch's events, new or written by an earlier attempt."""
+    by_event = {h.event.id: h for h in handled}
+    for row in session.scalars(
+        select(Notification).where(Notification.event_id.in_(by_event)).order_by(Notification.id)
+    ):
+        by_event[row.event_id].rows.append(row)
+
+
+def _handle_batch(event_ids: list[int]) -> list[Handled]:
+    session = get_sessionmaker()()
+    try:
+        events = list(
+            session.scalars(
+                select(EventLog).where(EventLog.id.in_(event_ids)).order_by(EventLog.id).with_for_update()
+            )
+        )
+        todo = [e for e in events if e.state != DeliveryState.PROCESSED]
+        if not todo:
+            return []
+        first_time = {e.id: e.processed_at is None for e in todo}
+        for event in todo:
+            if first_time[event.id]:  # a replay never repeats side work
+                run_side_work(session, event)
+        contexts = Contexts.load(session, todo)
+        handled = [Handled(e, build_notice(contexts, e), first_time[e.id]) for e in todo]
+        changed_users = insert_notifications(session, handled)
+        bump_unread_versions(session, changed_users)
+        load_rows(session, handled)
+        now = utcnow()
+        for event in todo:
+            event.state = DeliveryState.PROCESSED
+            event.processed_at = now
+            event.attempts += 1
+            event.error = None
+        session.commit()
+        emits = socket_messages(session, handled, contexts)
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+    publish(emits)
+    return handled
+
+
+def socket_messages(session: Session, handled: list[Handled], contexts: Contexts) -> list[Emit]:
+    """Built after the commit: the counts are read with their versions, never before."""
+    emits: list[Emit] = []
+    users = {row.user_id for h in handled for row in h.rows}
+    states = unread_states(session, users)
+    for h in handled:
+        emits += [Emit("notification", notification_payload(row), user_room(row.user_id)) for row in h.rows]
+    emits += [Emit("unread_count", state.payload(), user_room(uid)) for uid, state in states.items()]
+    for h in handled:
+        emits += event_messages(h, contexts)
+    return emits
+
+
+def event_messages(h: Handled, contexts: Contexts) -> list[Emit]:
+    event, notice = h.event, h.notice
     timestamp = event.created_at.isoformat()
     metadata = event.event_metadata
-    emits = [Emit("notification", notification_payload(row), user_room(row.user_id)) for row in created]
-    counts = unread_counts(session, [row.user_id for row in created])
-    emits += [Emit("unread_count", {"count": n}, user_room(uid)) for uid, n in counts.items()]
-    emits.append(
+    emits = [
         Emit(
             "system_event",
             {
@@ -99,60 +194,89 @@ def socket_messages(
                 "timestamp": timestamp,
             },
             role_room("admin"),
-        )
-    )
+        ),
+        Emit("event_state", event_state_payload(event), role_room("admin")),
+    ]
     status = metadata.get("status")
+    ctx = contexts.orders.get(event.entity_id) if event.entity_type == "order" else None
     if ctx is not None and status and spec_for(event.event_type).order_status is not None:
-        rooms = [user_room(uid) for uid in sorted(order_viewer_ids(session, ctx.order))]
-        emits.append(
-            Emit(
-                "order_status",
-                {"order_id": ctx.order.id, "status": status, "timestamp": timestamp},
-                [*rooms, role_room("admin")],
+        order = ctx.order
+        if order is not None:
+            rooms = [user_room(uid) for uid in sorted(contexts.directory.order_viewers(order))]
+            emits.append(
+                Emit(
+                    "order_status",
+                    {"order_id": order.id, "status": status, "timestamp": timestamp},
+                    [*rooms, role_room("admin")],
+                )
             )
-        )
     return emits
 
 
-def handle_event(event_id: int) -> dict[str, Any]:
-    session = get_sessionmaker()()
-    try:
-        event = session.scalar(select(EventLog).where(EventLog.id == event_id).with_for_update())
-        if event is None:
-            log.warning("event %s does not exist; nothing to do", event_id)
-            return {"event_id": event_id, "skipped": "missing"}
-        if event.state == DeliveryState.PROCESSED:
-            return {"event_id": event_id, "skipped": "already processed"}
-        ctx = load_order_context(session, event.entity_id) if event.entity_type == "order" else None
-        run_side_work(session, event, ctx)
-        if ctx is not None:
-            session.refresh(ctx.order)
-        notice = build_notice(session, event, ctx)
-        created = insert_notifications(session, event, notice) if notice else []
-        emits = socket_messages(session, event, notice, created, ctx)
-        event.state = DeliveryState.PROCESSED
-        event.processed_at = utcnow()
-        event.attempts += 1
-        event.error = None
+def event_state_payload(event: EventLog) -> dict[str, Any]:
+    processed_at: datetime | None = event.processed_at
+    return {
+        "event_id": event.id,
+        "state": event.state,
+        "attempts": event.attempts,
+        "error": event.error,
+        "processed_at": processed_at.isoformat() if processed_at else None,
+    }
+
+
+def handle_events(event_ids: list[int]) -> list[dict[str, Any]]:
+    """Handle a batch; on failure, each event alone, so only the one at fault is retried."""
+    ids = sorted(set(event_ids))
+    if len(ids) > 1:
+        try:
+            return [h.summary() for h in _handle_batch(ids)]
+        except Exception:
+            log.warning("a batch of %d events failed; handling them one by one", len(ids), exc_info=True)
+    summaries: list[dict[str, Any]] = []
+    first_error: Exception | None = None
+    for event_id in ids:
+        try:
+            summaries += [h.summary() for h in _handle_batch([event_id])]
+        except Exception as exc:
+            record_error(event_id, exc)
+            first_error = first_error or exc
+    if first_error is not None:
+        raise first_error
+    return summaries
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:4000]
+
+
+def record_error(event_id: int, exc: BaseException) -> None:
+    """Every failed attempt counts and keeps its error; the event stays open for a retry."""
+    with contextlib.suppress(Exception), get_sessionmaker()() as session:
+        session.execute(
+            update(EventLog)
+            .where(EventLog.id == event_id, EventLog.state != DeliveryState.PROCESSED)
+            .values(error=_describe(exc), attempts=EventLog.attempts + 1)
+        )
         session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
-    publish(emits)
-    return {"event_id": event_id, "notified": len(created)}
 
 
-def record_failure(event_id: int, error: str) -> None:
+def record_failure(event_ids: list[int], error: str) -> None:
     """A handler that gave up is recorded as FAILED with its error, never dropped silently."""
     session = get_sessionmaker()()
     try:
-        event = session.get(EventLog, event_id)
-        if event is not None and event.state != DeliveryState.PROCESSED:
+        events = list(
+            session.scalars(
+                select(EventLog)
+                .where(EventLog.id.in_(event_ids), EventLog.state != DeliveryState.PROCESSED)
+                .with_for_update()
+            )
+        )
+        for event in events:
             event.state = DeliveryState.FAILED
             event.error = error[:4000]
-            event.attempts += 1
-            session.commit()
+        session.commit()
+        emits = [Emit("event_state", event_state_payload(e), role_room("admin")) for e in events]
     finally:
         session.close()
+    with contextlib.suppress(Exception):
+        publish(emits)

@@ -10,11 +10,12 @@ outage delays events but never loses them.
 from typing import Any
 
 from sqlalchemy import event as sa_event
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from common.events import relay
 from common.events.types import EventType, spec_for
-from common.models import EventLog
+from common.models import DeliveryState, EventLog, utcnow
 
 _HOOK_FLAG = "partpulse_relay_hook"
 
@@ -42,6 +43,40 @@ def emit_event(
     session.flush()
     _wake_relay_after_commit(session)
     return row
+
+
+def emit_events(
+    session: Session,
+    event_type: EventType,
+    entity_type: str,
+    entities: list[tuple[int, dict[str, Any]]],
+    *,
+    actor_id: int | None = None,
+) -> None:
+    """Record many events of one type in one INSERT (a bulk import's alerts)."""
+    if not entities:
+        return
+    spec = spec_for(str(event_type))
+    if spec.entity_type != entity_type:
+        raise ValueError(f"{event_type} is about a {spec.entity_type}, not a {entity_type}")
+    now = utcnow()
+    session.execute(
+        insert(EventLog),
+        [
+            {
+                "event_type": str(event_type),
+                "entity_type": entity_type,
+                "entity_id": entity_id,
+                "actor_id": actor_id,
+                "event_metadata": metadata,
+                "created_at": now,
+                "state": DeliveryState.PENDING,
+                "attempts": 0,
+            }
+            for entity_id, metadata in entities
+        ],
+    )
+    _wake_relay_after_commit(session)
 
 
 def _wake_relay_after_commit(session: Session) -> None:

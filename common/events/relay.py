@@ -1,17 +1,34 @@
-"""The outbox relay: hands PENDING event rows to the broker, off the request path.
+"""The outbox relay: hands event rows to the broker, off the request path.
 
-One daemon thread per process. emit_event wakes it after a commit; it also
-wakes on its own every few seconds to pick up what an earlier attempt could
-not send (the broker was down) or what another process left behind.
-Rows are claimed with FOR UPDATE SKIP LOCKED, so several gateways and
-workers never send the same event twice.
+One daemon thread per process; every process that runs one (each gateway and
+each worker host) starts it at process start. emit_event wakes it after a
+commit; it also wakes on its own every RELAY_INTERVAL_SECONDS to send what an
+earlier attempt could not (the broker was down) and to sweep for redelivery.
+
+Batching: one pass claims up to BATCH rows and sends ONE task per event type
+carrying all their ids (a task per event type, so Flower still shows each).
+Under light load a batch is one event, so latency does not suffer; under load
+the worker handles many events in one transaction.
+
+Redelivery: QUEUED means "the broker took it", not "handled". An event still
+QUEUED at its redeliver_at (the broker lost it: Redis restarted without
+persistence) is handed over again, the wait doubling per send so a healthy
+backlog is not flooded with copies. The handler is idempotent (an event is
+handled once; rows are unique per event and user), so a second copy is harmless.
+
+Rows are claimed with FOR UPDATE SKIP LOCKED, so on PostgreSQL two relays never
+send the same row at once. SQLite ignores it: two relays there may send one row
+twice, which is harmless for the same reason, and must stay so.
 """
 
 import logging
 import os
 import threading
+from collections import defaultdict
+from datetime import timedelta
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from common.config import get_settings
 from common.db import get_sessionmaker
@@ -19,7 +36,11 @@ from common.events.types import spec_for
 from common.models import DeliveryState, EventLog, utcnow
 
 log = logging.getLogger(__name__)
-BATCH = 200
+OPEN_STATES = (DeliveryState.PENDING, DeliveryState.QUEUED)
+BATCH = 500
+# A task carries at most this many ids: a large burst is spread over the pool
+# instead of one process holding one long transaction.
+TASK_IDS = 100
 
 _wakeup = threading.Event()
 _start_lock = threading.Lock()
@@ -52,7 +73,7 @@ def _ensure_started() -> None:
 
 
 def start() -> None:
-    """Start the relay at process start so leftovers from a broker outage go out."""
+    """Start the relay at process start so leftovers and lost events go out."""
     wake()
 
 
@@ -65,40 +86,87 @@ def _run() -> None:
             while relay_pending() == BATCH:
                 pass
         except Exception as exc:  # broker or database down: keep the rows, try again later
-            log.warning("event relay could not send pending events: %s", exc)
+            log.warning("event relay could not send events: %s", exc)
+
+
+def redeliver_delay(sends: int) -> timedelta:
+    """How long a QUEUED event waits after its n-th send before it is handed over again."""
+    base = get_settings().event_redeliver_seconds
+    return timedelta(seconds=base * 2 ** max(0, sends - 1))
+
+
+def _claim(session: Session) -> list[tuple[int, str, int]]:
+    """PENDING rows first (oldest first), then QUEUED rows due for redelivery."""
+    columns = (EventLog.id, EventLog.event_type, EventLog.sends)
+    pending = session.execute(
+        select(*columns)
+        .where(EventLog.state == DeliveryState.PENDING)
+        .order_by(EventLog.id)
+        .limit(BATCH)
+        .with_for_update(skip_locked=True)
+    ).all()
+    rows = [tuple(r) for r in pending]
+    if len(rows) < BATCH:
+        due = session.execute(
+            select(*columns)
+            .where(EventLog.state == DeliveryState.QUEUED, EventLog.redeliver_at <= utcnow())
+            .order_by(EventLog.redeliver_at)
+            .limit(BATCH - len(rows))
+            .with_for_update(skip_locked=True)
+        ).all()
+        if due:
+            log.warning("redelivering %d event(s) the broker took but nobody handled", len(due))
+        rows += [tuple(r) for r in due]
+    return rows  # type: ignore[return-value]
+
+
+def _send(rows: list[tuple[int, str, int]]) -> list[tuple[int, int]]:
+    """One task per event type (and per TASK_IDS ids); returns (id, sends) of what the broker took."""
+    from common.events.broker import app
+
+    by_type: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    for event_id, event_type, sends in rows:
+        by_type[event_type].append((event_id, sends))
+    sent: list[tuple[int, int]] = []
+    with app.producer_or_acquire() as producer:
+        for event_type, entries in by_type.items():
+            queue = spec_for(event_type).queue.value
+            for start in range(0, len(entries), TASK_IDS):
+                chunk = entries[start : start + TASK_IDS]
+                app.send_task(
+                    event_type, args=[[i for i, _ in chunk]], queue=queue, retry=False, producer=producer
+                )
+                sent += chunk
+    return sent
 
 
 def relay_pending() -> int:
-    """Send up to BATCH pending events; returns how many were sent."""
-    from common.events.broker import app
-
+    """Send one batch of due events; returns how many rows were claimed."""
     session = get_sessionmaker()()
     try:
-        rows = session.execute(
-            select(EventLog.id, EventLog.event_type)
-            .where(EventLog.state == DeliveryState.PENDING)
-            .order_by(EventLog.id)
-            .limit(BATCH)
-            .with_for_update(skip_locked=True)
-        ).all()
-        sent: list[int] = []
+        rows = _claim(session)
+        sent: list[tuple[int, int]] = []
         try:
-            for event_id, event_type in rows:
-                app.send_task(
-                    event_type,
-                    args=[event_id],
-                    queue=spec_for(event_type).queue.value,
-                    retry=False,
-                )
-                sent.append(event_id)
+            if rows:
+                sent = _send(rows)
         finally:
-            if sent:
+            # What the broker took is QUEUED even when a later send failed.
+            now = utcnow()
+            by_sends: dict[int, list[int]] = defaultdict(list)
+            for event_id, sends in sent:
+                by_sends[sends].append(event_id)
+            for sends, ids in by_sends.items():
                 session.execute(
                     update(EventLog)
-                    .where(EventLog.id.in_(sent), EventLog.state == DeliveryState.PENDING)
-                    .values(state=DeliveryState.QUEUED, queued_at=utcnow())
+                    .where(EventLog.id.in_(ids), EventLog.state.in_(OPEN_STATES))
+                    .values(
+                        state=DeliveryState.QUEUED,
+                        queued_at=now,
+                        sends=sends + 1,
+                        redeliver_at=now + redeliver_delay(sends + 1),
+                    )
                 )
             session.commit()
-        return len(sent)
+        return len(rows)
     finally:
         session.close()

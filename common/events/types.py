@@ -16,6 +16,9 @@ class Queue(StrEnum):
     NOTIFICATIONS = "notifications"
     MATCHING = "matching"
     SCORING = "scoring"
+    # Stock alerts come in bursts (a bulk import); a lane of their own keeps
+    # order notifications from waiting behind thousands of them.
+    STOCK = "stock"
 
 
 class EventType(StrEnum):
@@ -51,7 +54,7 @@ CATALOGUE: dict[EventType, EventSpec] = {
     EventType.ORDER_IN_TRANSIT: EventSpec(_ORDER, _NOTIFY, "IN_TRANSIT"),
     EventType.ORDER_DELIVERED: EventSpec(_ORDER, Queue.SCORING, "DELIVERED"),
     EventType.ORDER_CANCELLED: EventSpec(_ORDER, _NOTIFY, "CANCELLED"),
-    EventType.LOW_STOCK_ALERT: EventSpec(EntityType.INVENTORY, _NOTIFY),
+    EventType.LOW_STOCK_ALERT: EventSpec(EntityType.INVENTORY, Queue.STOCK),
     EventType.DELIVERY_PLANNED: EventSpec(_ORDER, _NOTIFY),
     EventType.DELIVERY_COMPLETED: EventSpec(_ORDER, _NOTIFY),
     EventType.ETA_UPDATED: EventSpec(_ORDER, _NOTIFY),

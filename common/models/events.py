@@ -30,8 +30,8 @@ class EventLog(Base):
             sqlite_where=text("state = 'PENDING'"),
         ),
         Index(
-            "ix_event_logs_queued",
-            "queued_at",
+            "ix_event_logs_redeliver",
+            "redeliver_at",
             postgresql_where=text("state = 'QUEUED'"),
             sqlite_where=text("state = 'QUEUED'"),
         ),
@@ -48,9 +48,11 @@ class EventLog(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
     queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    # How many times the relay handed this event to the broker; the redelivery
-    # sweep waits EVENT_REDELIVER_SECONDS * 2**(sends - 1) before the next.
+    # How many times the relay handed this event to the broker, and when a
+    # QUEUED event not handled by then is handed over again: the wait is
+    # EVENT_REDELIVER_SECONDS * 2**(sends - 1), so a slow backlog is not flooded.
     sends: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    redeliver_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 

@@ -42,6 +42,23 @@ class InventoryUpdate(InputModel):
     lead_time_days: int = Field(ge=0, le=3650)
 
 
+class InventoryRow(InventoryUpdate):
+    part_id: int = Field(ge=1, le=2_147_483_647)
+
+
+MAX_IMPORT_ROWS = 5000
+
+
+class InventoryImport(InputModel):
+    """The bulk import an ERP sync sends: every row applied in one transaction, or none."""
+
+    items: list[InventoryRow] = Field(min_length=1, max_length=MAX_IMPORT_ROWS)
+
+
+class InventoryImportOut(OutputModel):
+    updated: int
+
+
 class InventoryOut(OutputModel):
     id: int
     supplier_id: int

@@ -1,13 +1,15 @@
+from collections import Counter
 from collections.abc import Iterable
 
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from common.events.bus import emit_event
+from common.events.bus import emit_event, emit_events
 from common.events.types import EntityType, EventType
-from common.models import InventoryItem, Part
-from common.schemas.catalog import InventoryUpdate
-from common.services.errors import NotFound
+from common.models import InventoryItem, Part, utcnow
+from common.schemas.catalog import InventoryRow, InventoryUpdate
+from common.services.errors import Invalid, NotFound
 from common.services.metadata import inventory_ids
 from common.services.pagination import PageData, paginate
 
@@ -48,6 +50,64 @@ def set_stock(
     session.flush()
     alert_if_newly_low(session, [(item, was_low)], actor_id=actor_id)
     return item
+
+
+def import_stock(
+    session: Session, *, supplier_id: int, rows: list[InventoryRow], actor_id: int | None
+) -> int:
+    """The bulk import: every row upserted in one statement, one alert per row that crossed below."""
+    part_ids = [row.part_id for row in rows]
+    repeated = sorted(pid for pid, n in Counter(part_ids).items() if n > 1)
+    if repeated:
+        raise Invalid(f"Each part may appear once; repeated part_id: {_some(repeated)}")
+    known = set(session.scalars(select(Part.id).where(Part.id.in_(part_ids))))
+    unknown = sorted(set(part_ids) - known)
+    if unknown:
+        raise Invalid(f"Unknown part_id: {_some(unknown)}")
+    was_low = {
+        part_id: quantity < threshold
+        for part_id, quantity, threshold in session.execute(
+            select(InventoryItem.part_id, InventoryItem.quantity, InventoryItem.low_stock_threshold)
+            .where(InventoryItem.supplier_id == supplier_id, InventoryItem.part_id.in_(part_ids))
+            .with_for_update()
+        )
+    }
+    now = utcnow()
+    values = [{**row.model_dump(), "supplier_id": supplier_id, "updated_at": now} for row in rows]
+    dialect = session.get_bind().dialect.name
+    insert_fn = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    base = insert_fn(InventoryItem)
+    statement = base.on_conflict_do_update(
+        index_elements=["supplier_id", "part_id"],
+        set_={
+            column: base.excluded[column]
+            for column in ("quantity", "low_stock_threshold", "unit_price", "lead_time_days", "updated_at")
+        },
+    ).returning(
+        InventoryItem.id, InventoryItem.part_id, InventoryItem.quantity, InventoryItem.low_stock_threshold
+    )
+    alerts = []
+    for item_id, part_id, quantity, threshold in session.execute(statement, values):
+        if quantity < threshold and not was_low.get(part_id, False):
+            alerts.append(
+                (
+                    item_id,
+                    {
+                        "inventory_id": item_id,
+                        "supplier_id": supplier_id,
+                        "part_id": part_id,
+                        "quantity": quantity,
+                        "low_stock_threshold": threshold,
+                    },
+                )
+            )
+    emit_events(session, EventType.LOW_STOCK_ALERT, EntityType.INVENTORY, alerts, actor_id=actor_id)
+    return len(rows)
+
+
+def _some(ids: list[int]) -> str:
+    shown = ", ".join(str(i) for i in ids[:20])
+    return shown + (f" and {len(ids) - 20} more" if len(ids) > 20 else "")
 
 
 def alert_if_newly_low(

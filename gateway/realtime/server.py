@@ -5,7 +5,6 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import socketio
@@ -15,40 +14,20 @@ from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 
 from common.config import Settings
 from common.db import DATABASE_UNAVAILABLE, get_sessionmaker
-from common.events.payloads import notification_payload
 from common.events.publisher import role_room, user_room
-from common.models import Notification, User
+from common.models import User
 from common.services.errors import Unauthorized
-from common.services.notifications import unread_count, unread_counts
+from common.services.notifications import unread_states
 from gateway.deps import user_from_token
+from gateway.realtime.catch_up import missed_messages
 from gateway.realtime.filesystem_manager import AsyncFilesystemManager
 from gateway.realtime.redis_manager import CatchUpRedisManager
 
 log = logging.getLogger(__name__)
 
 
-def _missed_messages(user_ids: set[int], since: float) -> list[tuple[str, dict[str, Any], str]]:
-    """What these users were sent since a moment (with a margin): notifications and counts."""
-    if not user_ids:
-        return []
-    cutoff = datetime.fromtimestamp(since - 5, UTC)
-    session = get_sessionmaker()()
-    try:
-        rows = session.scalars(
-            select(Notification)
-            .where(Notification.user_id.in_(user_ids), Notification.created_at >= cutoff)
-            .order_by(Notification.id)
-        )
-        messages = [("notification", notification_payload(r), user_room(r.user_id)) for r in rows]
-        counts = unread_counts(session, user_ids)
-        messages += [("unread_count", {"count": n}, user_room(uid)) for uid, n in counts.items()]
-        return messages
-    finally:
-        session.close()
-
-
 async def _catch_up(user_ids: set[int], since: float) -> list[tuple[str, dict[str, Any], str]]:
-    return await asyncio.to_thread(_missed_messages, user_ids, since)
+    return await asyncio.to_thread(missed_messages, user_ids, since)
 
 
 def _client_manager(settings: Settings) -> socketio.AsyncManager:
@@ -57,15 +36,16 @@ def _client_manager(settings: Settings) -> socketio.AsyncManager:
     return AsyncFilesystemManager(settings)
 
 
-def _authenticate(token: Any) -> tuple[int, str, int, float]:
-    """Returns (user id, role, unread count, token expiry as a UNIX time)."""
+def _authenticate(token: Any) -> tuple[int, str, dict[str, int], float]:
+    """Returns (user id, role, the unread_count message, token expiry as a UNIX time)."""
     from common.security import decode_access_token
 
     session = get_sessionmaker()()
     try:
         user: User = user_from_token(session, token if isinstance(token, str) else None)
         expires_at = float(decode_access_token(token)["exp"])
-        return user.id, user.role, unread_count(session, user.id), expires_at
+        state = unread_states(session, [user.id])[user.id]
+        return user.id, user.role, state.payload(), expires_at
     finally:
         session.close()
 
@@ -146,7 +126,7 @@ def create_socket_server(settings: Settings) -> socketio.AsyncServer:
         sockets[sid] = _Socket(user_id, expires_at)
         if not watcher:
             watcher.append(asyncio.create_task(_watch()))
-        await sio.emit("unread_count", {"count": count}, to=sid)
+        await sio.emit("unread_count", count, to=sid)
 
     @sio.event
     async def disconnect(sid: str, reason: Any = None) -> None:

@@ -2,7 +2,7 @@ from fastapi import APIRouter
 
 from common.models import Role
 from common.schemas.base import Page
-from common.schemas.catalog import InventoryOut, InventoryUpdate
+from common.schemas.catalog import InventoryImport, InventoryImportOut, InventoryOut, InventoryUpdate
 from common.services import inventory
 from gateway.deps import Limit, Offset, SessionDep, SupplierOrAdmin, SupplierUser
 
@@ -13,6 +13,14 @@ router = APIRouter(prefix="/inventory", tags=["inventory"])
 def list_stock(session: SessionDep, user: SupplierOrAdmin, limit: Limit = 20, offset: Offset = 0):
     supplier_id = None if user.role == Role.ADMIN else user.supplier_id
     return inventory.list_stock(session, supplier_id=supplier_id, limit=limit, offset=offset)
+
+
+@router.put("/", response_model=InventoryImportOut)
+def import_stock(body: InventoryImport, session: SessionDep, user: SupplierUser):
+    """The bulk import an ERP sync sends: up to 5,000 rows, one transaction, all or nothing."""
+    assert user.supplier_id is not None
+    updated = inventory.import_stock(session, supplier_id=user.supplier_id, rows=body.items, actor_id=user.id)
+    return {"updated": updated}
 
 
 @router.put("/{part_id}", response_model=InventoryOut)

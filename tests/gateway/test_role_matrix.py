@@ -25,6 +25,7 @@ RULES: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/parts/"): {"any"},
     ("POST", "/api/parts/"): {"admin"},
     ("GET", "/api/inventory/"): {"supplier", "admin"},
+    ("PUT", "/api/inventory/"): {"supplier"},
     ("PUT", "/api/inventory/{part_id}"): {"supplier"},
     ("POST", "/api/orders/"): {"buyer"},
     ("GET", "/api/orders/"): {"any"},

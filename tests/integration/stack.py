@@ -103,8 +103,6 @@ def start_worker(name: str, env: dict[str, str], concurrency: int = 2) -> Proces
             "-A",
             "workers",
             "worker",
-            "-Q",
-            "notifications,matching,scoring",
             "-n",
             f"{name}@%h",
             f"--concurrency={concurrency}",

@@ -99,7 +99,7 @@ def test_every_event_type_reaches_exactly_its_recipients(live: Stack, listeners)
             assert payload["is_read"] is False
             if payload["event_type"] == "LOW_STOCK_ALERT":
                 assert payload["metadata"]["supplier_id"] == 1 and payload["metadata"]["part_id"]
-                assert payload["link"] is None
+                assert payload["link"] == f"/inventory/{payload['metadata']['part_id']}"
             else:
                 assert payload["metadata"]["order_id"] == order_id
                 assert payload["link"] == f"/orders/{order_id}"

@@ -1,0 +1,464 @@
+"""`make bench`: the event engine under an open-loop load, on a stack it starts itself.
+
+It starts PartPulse as `make run` does in distributed mode (scripts/run.sh:
+gateway, workers, Flower) on a fresh database of its own and Redis db 9, then:
+
+1. Fires `POST /api/events/` (ORDER_DISPATCHED, told to the buyer) on a fixed
+   schedule -- request i leaves at t0 + i/rate whatever the earlier ones took
+   (open loop) -- and times each from its scheduled send to the `notification`
+   reaching a connected buyer socket. Reports percentiles, delivered per
+   second, lost, request errors and the CPU each process spent per event
+   (from /proc, summed per role; PostgreSQL and Redis apart: they are shared
+   with anything else running on the machine).
+2. A sweep: the highest offered rate whose end-to-end p99 stays <= 100 ms.
+3. The burst: one `PUT /api/inventory/` of 5,000 rows that all cross below
+   their thresholds, timed until the supplier's socket has all 5,000
+   LOW_STOCK_ALERTs, with an order placed meanwhile timed to its
+   SUPPLIER_MATCHED.
+
+    make bench                                   # everything
+    .venv/bin/python bench/throughput.py --rates 150 300 --seconds 10 --no-sweep --no-burst
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import socketio
+from sqlalchemy import create_engine, text
+
+ROOT = Path(__file__).resolve().parent.parent
+PG_BASE = os.environ.get("BENCH_PG", "postgresql+psycopg2://postgres@127.0.0.1:5432")
+DB_NAME = os.environ.get("BENCH_DB", "partpulse_bench")
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9")
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+# ---------------------------------------------------------------- the stack
+
+
+class Stack:
+    """scripts/run.sh in distributed mode, in a session of its own so its processes can be found."""
+
+    def __init__(self, workers: int | None = None) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.database_url = f"{PG_BASE}/{DB_NAME}"
+        self.env = {
+            **os.environ,
+            "DATABASE_URL": self.database_url,
+            "REDIS_URL": REDIS_URL,
+            "JWT_SECRET": "bench-secret-0123456789-0123456789-0123456789",
+            "PORT": str(self.port),
+            "FLOWER_PORT": str(free_port()),
+            "FLOWER_BASIC_AUTH": "bench:bench-password",
+            "WORKER_METRICS_PORT": str(free_port()),
+            "VAR_DIR": str(ROOT / "var" / "bench"),
+        }
+        self.log_path = ROOT / "var" / "bench" / "stack.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        _recreate_database(self.database_url)
+        import redis
+
+        redis.Redis.from_url(REDIS_URL).flushdb()
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_path, "wb")  # noqa: SIM115
+        self.proc = subprocess.Popen(
+            ["./scripts/run.sh"],
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), 0.5):
+                break
+            if self.proc.poll() is not None:
+                raise SystemExit(f"the stack exited; see {self.log_path}")
+            time.sleep(0.3)
+        else:
+            raise SystemExit(f"the gateway did not start; see {self.log_path}")
+        time.sleep(4)  # workers and Flower finish starting
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+
+    def processes(self) -> dict[int, str]:
+        """pid -> role for every process of the stack."""
+        assert self.proc is not None
+        roles: dict[int, str] = {}
+        parents: dict[int, int] = {}
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = (entry / "stat").read_text()
+                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue
+            fields = stat.rsplit(")", 1)[1].split()
+            pid, ppid, session = int(entry.name), int(fields[1]), int(fields[3])
+            if session != self.proc.pid:
+                continue
+            parents[pid] = ppid
+            if "uvicorn" in cmdline:
+                roles[pid] = "gateway"
+            elif "flower" in cmdline:
+                roles[pid] = "flower"
+            elif "beat" in cmdline and "celery" in cmdline:
+                roles[pid] = "beat"
+            elif "celery" in cmdline and "worker" in cmdline:
+                roles[pid] = "worker"
+        workers = {pid for pid, role in roles.items() if role == "worker"}
+        for pid in workers:
+            roles[pid] = "worker pool" if parents.get(pid) in workers else "worker main"
+        return roles
+
+
+def _recreate_database(url: str) -> None:
+    base, name = url.rsplit("/", 1)
+    admin = create_engine(f"{base}/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(
+            text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"), {"n": name}
+        )
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    total = 0
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime + stime
+    return total / TICKS
+
+
+def pids_named(name: str) -> list[int]:
+    out = subprocess.run(["pgrep", "-x", name], capture_output=True, text=True).stdout
+    return [int(p) for p in out.split()]
+
+
+class CpuMeter:
+    """CPU seconds per role between start() and stop(), by /proc."""
+
+    def __init__(self, stack: Stack) -> None:
+        self.stack = stack
+
+    def _sample(self) -> dict[str, float]:
+        by_role: dict[str, list[int]] = {}
+        for pid, role in self.stack.processes().items():
+            by_role.setdefault(role, []).append(pid)
+        by_role["postgres (machine)"] = pids_named("postgres")
+        by_role["redis (machine)"] = pids_named("redis-server")
+        by_role["load generator"] = [os.getpid()]
+        return {role: cpu_seconds(pids) for role, pids in by_role.items()}
+
+    def start(self) -> None:
+        self.before = self._sample()
+        self.started = time.monotonic()
+
+    def stop(self) -> dict[str, float]:
+        after = self._sample()
+        return {role: after[role] - self.before.get(role, 0.0) for role in after}
+
+
+# ---------------------------------------------------------------- clients
+
+
+async def login(http: aiohttp.ClientSession, base: str, email: str) -> str:
+    async with http.post(f"{base}/api/auth/login", json={"email": email, "password": "demo1234"}) as r:
+        r.raise_for_status()
+        return str((await r.json())["access_token"])
+
+
+async def listen(base: str, token: str, on_notification: Any) -> socketio.AsyncClient:
+    client = socketio.AsyncClient(reconnection=True)
+    client.on("notification", on_notification)
+    await client.connect(base, socketio_path="ws", auth={"token": token}, transports=["websocket"])
+    return client
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+@dataclass
+class RunResult:
+    rate: float
+    seconds: float
+    sent: int = 0
+    errors: int = 0
+    latencies_ms: list[float] = field(default_factory=list)
+    delivered_per_s: float = 0.0
+    cpu: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def lost(self) -> int:
+        return self.sent - self.errors - len(self.latencies_ms)
+
+    def row(self) -> str:
+        lat = self.latencies_ms
+        return (
+            f"| {self.rate:>5.0f} | {self.delivered_per_s:>7.1f} | {percentile(lat, 50):>6.1f} "
+            f"| {percentile(lat, 95):>6.1f} | {percentile(lat, 99):>7.1f} "
+            f"| {self.lost:>4} | {self.errors:>6} "
+            f"| {self.cpu_per_event('gateway'):>5.2f} | {self.cpu_per_event('workers'):>5.2f} "
+            f"| {self.cpu_per_event('flower'):>5.2f} | {self.cpu_per_event('postgres (machine)'):>5.2f} |"
+        )
+
+    def cpu_per_event(self, role: str) -> float:
+        delivered = max(1, len(self.latencies_ms))
+        if role == "workers":
+            seconds = sum(v for k, v in self.cpu.items() if k.startswith("worker") or k == "beat")
+        else:
+            seconds = self.cpu.get(role, 0.0)
+        return 1000 * seconds / delivered
+
+
+HEADER = (
+    "| offered/s | delivered/s | p50 ms | p95 ms | p99 ms | lost | errors "
+    "| gateway ms CPU/event | workers | flower | postgres |\n"
+    "|---|---|---|---|---|---|---|---|---|---|---|"
+)
+
+
+async def open_loop_run(stack: Stack, rate: float, seconds: float, drain: float = 20.0) -> RunResult:
+    base = stack.url
+    result = RunResult(rate, seconds)
+    connector = aiohttp.TCPConnector(limit=0)
+    async with aiohttp.ClientSession(connector=connector) as http:
+        admin = {"Authorization": f"Bearer {await login(http, base, 'admin@demo.test')}"}
+        buyer_token = await login(http, base, "buyer@demo.test")
+        async with http.post(
+            f"{base}/api/orders/",
+            json={"items": [{"part_id": 1, "quantity": 1}]},
+            headers={"Authorization": f"Bearer {buyer_token}"},
+        ) as r:
+            order_id = (await r.json())["id"]
+        run_tag = f"{rate}-{time.time()}"
+        scheduled: dict[int, float] = {}
+        received: dict[int, float] = {}
+        total = int(rate * seconds)
+        all_in = asyncio.Event()
+
+        async def on_notification(data: dict[str, Any]) -> None:
+            meta = data.get("metadata") or {}
+            if meta.get("bench_run") == run_tag:
+                received.setdefault(meta["seq"], time.perf_counter())
+                if len(received) >= total - result.errors:
+                    all_in.set()
+
+        listener = await listen(base, buyer_token, on_notification)
+        await asyncio.sleep(0.5)
+        body = {"event_type": "ORDER_DISPATCHED", "entity_type": "order", "entity_id": order_id}
+
+        async def fire(seq: int) -> None:
+            try:
+                async with http.post(
+                    f"{base}/api/events/",
+                    json={**body, "metadata": {"bench_run": run_tag, "seq": seq}},
+                    headers=admin,
+                ) as r:
+                    if r.status != 202:
+                        result.errors += 1
+                    await r.read()
+            except aiohttp.ClientError:
+                result.errors += 1
+
+        meter = CpuMeter(stack)
+        meter.start()
+        start = time.perf_counter() + 0.05
+        tasks = []
+        for seq in range(total):
+            at = start + seq / rate
+            delay = at - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            scheduled[seq] = at
+            tasks.append(asyncio.create_task(fire(seq)))
+        result.sent = total
+        await asyncio.gather(*tasks)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(all_in.wait(), drain)
+        result.cpu = meter.stop()
+        await listener.disconnect()
+    if received:
+        last = max(received.values())
+        result.delivered_per_s = len(received) / max(last - start, seconds)
+    result.latencies_ms = [(received[s] - scheduled[s]) * 1000 for s in received]
+    return result
+
+
+async def burst(stack: Stack, rows: int = 5000) -> str:
+    base = stack.url
+    engine = create_engine(stack.database_url)
+    with engine.begin() as connection:
+        start_id = connection.execute(text("SELECT coalesce(max(id), 0) FROM parts")).scalar_one()
+        connection.execute(
+            text("INSERT INTO parts (sku, name, category) VALUES (:sku, :name, 'bench')"),
+            [{"sku": f"BENCH-{start_id + i}", "name": f"Bench part {i}"} for i in range(rows)],
+        )
+        part_ids = [
+            pid
+            for (pid,) in connection.execute(
+                text("SELECT id FROM parts WHERE category = 'bench' ORDER BY id")
+            )
+        ]
+    engine.dispose()
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
+        supplier_token = await login(http, base, "supplier2@demo.test")
+        buyer_token = await login(http, base, "buyer@demo.test")
+        supplier = {"Authorization": f"Bearer {supplier_token}"}
+
+        def items(quantity: int) -> list[dict[str, Any]]:
+            return [
+                {
+                    "part_id": pid,
+                    "quantity": quantity,
+                    "low_stock_threshold": 10,
+                    "unit_price": 1.0,
+                    "lead_time_days": 3,
+                }
+                for pid in part_ids
+            ]
+
+        async with http.put(f"{base}/api/inventory/", json={"items": items(100)}, headers=supplier) as r:
+            if r.status != 200:
+                return f"burst: the bulk import answered {r.status}: {(await r.text())[:300]}"
+        await asyncio.sleep(2)
+        got: set[int] = set()
+        all_in = asyncio.Event()
+        matched = asyncio.Event()
+
+        async def on_low(data: dict[str, Any]) -> None:
+            if data["event_type"] == "LOW_STOCK_ALERT":
+                got.add(data["metadata"].get("part_id"))
+                if len(got) >= rows:
+                    all_in.set()
+
+        async def on_buyer(data: dict[str, Any]) -> None:
+            if data["event_type"] == "SUPPLIER_MATCHED" and data["metadata"].get("order_id") == order_box[0]:
+                matched.set()
+
+        order_box = [0]
+        sup_listener = await listen(base, supplier_token, on_low)
+        buyer_listener = await listen(base, buyer_token, on_buyer)
+        await asyncio.sleep(0.5)
+        t0 = time.perf_counter()
+        put = asyncio.create_task(
+            http.put(f"{base}/api/inventory/", json={"items": items(5)}, headers=supplier)
+        )
+        await asyncio.sleep(0.3)
+        t_order = time.perf_counter()
+        async with http.post(
+            f"{base}/api/orders/",
+            json={"items": [{"part_id": 1, "quantity": 1}]},
+            headers={"Authorization": f"Bearer {buyer_token}"},
+        ) as r:
+            order_box[0] = (await r.json())["id"]
+        response = await put
+        put_ms = (time.perf_counter() - t0) * 1000
+        status = response.status
+        response.release()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(matched.wait(), 30)
+        order_ms = (time.perf_counter() - t_order) * 1000 if matched.is_set() else float("nan")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(all_in.wait(), 60)
+        all_ms = (time.perf_counter() - t0) * 1000
+        await sup_listener.disconnect()
+        await buyer_listener.disconnect()
+    return (
+        f"burst: PUT /api/inventory/ of {rows} rows answered {status} in {put_ms:.0f} ms; "
+        f"{len(got)}/{rows} LOW_STOCK_ALERTs at the supplier's socket after {all_ms / 1000:.2f} s; "
+        f"an order placed meanwhile was matched (SUPPLIER_MATCHED at the buyer) in {order_ms:.0f} ms"
+    )
+
+
+def print_cpu(result: RunResult) -> None:
+    parts = ", ".join(f"{role} {result.cpu_per_event(role):.2f}" for role in sorted(result.cpu))
+    print(f"    CPU ms per delivered event at {result.rate:.0f}/s: {parts}")
+
+
+async def main_async(args: argparse.Namespace) -> None:
+    stack = Stack()
+    stack.start()
+    try:
+        print(f"Stack: {stack.url} (scripts/run.sh, distributed; log {stack.log_path})\n")
+        # Warm up: first tasks in fresh worker processes are slow.
+        await open_loop_run(stack, 50, 2)
+        print(HEADER)
+        for rate in args.rates:
+            result = await open_loop_run(stack, rate, args.seconds)
+            print(result.row(), flush=True)
+            if args.cpu_detail:
+                print_cpu(result)
+        if args.sweep:
+            best = 0.0
+            for rate in args.sweep_rates:
+                result = await open_loop_run(stack, rate, args.seconds)
+                print(result.row(), flush=True)
+                if percentile(result.latencies_ms, 99) <= 100 and result.lost == 0 and not result.errors:
+                    best = rate
+                else:
+                    break
+            print(
+                f"\nSweep: the highest offered rate with p99 <= 100 ms and nothing lost: {best:.0f} events/s"
+            )
+        if args.burst:
+            print(await burst(stack))
+    finally:
+        stack.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rates", type=float, nargs="*", default=[150, 300])
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--sweep", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument(
+        "--sweep-rates", type=float, nargs="*", default=[100, 200, 250, 300, 350, 400, 500, 600]
+    )
+    parser.add_argument("--burst", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument("--cpu-detail", action=argparse.BooleanOptionalAction, default=True)
+    args = parser.parse_args()
+    asyncio.run(main_async(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
