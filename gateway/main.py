@@ -48,8 +48,9 @@ def create_fastapi(settings: Settings, sio: socketio.AsyncServer) -> FastAPI:
         redoc_url=None,
     )
     app.state.sio = sio
-    # Outermost first in the list of calls below is innermost: CORS, then the
-    # body limit (a 413 still carries CORS headers), then the security headers on everything.
+    # Each add_middleware wraps the ones before it: the body limit innermost, then
+    # CORS (so a 413 still carries CORS headers), then the security headers on everything.
+    app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.allowed_origins,
@@ -57,7 +58,6 @@ def create_fastapi(settings: Settings, sio: socketio.AsyncServer) -> FastAPI:
         allow_methods=["*"],
         allow_headers=["*"],
     )
-    app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
     app.add_middleware(SecureASGIMiddleware, secure=security_headers())
     install_error_handlers(app)
     install_docs(app)

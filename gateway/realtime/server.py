@@ -163,8 +163,12 @@ def create_socket_server(settings: Settings) -> socketio.AsyncServer:
                 user_ids = {sock.user_id for sock in sockets.values()}
                 active = await asyncio.to_thread(_active_user_ids, user_ids)
                 for sid, sock in list(sockets.items()):
-                    if sock.user_id not in active:
+                    # Only users the query asked about: a socket that connected while it
+                    # ran is not in `active`, yet nothing is known against it.
+                    if sock.user_id in user_ids and sock.user_id not in active:
                         await _end(sid, "Your account has been deactivated")
+            except (DBAPIError, SQLAlchemyTimeoutError) as exc:
+                log.warning("socket watch: database unavailable (%s); trying again", type(exc).__name__)
             except Exception:
                 log.exception("socket watch failed; trying again")
 
