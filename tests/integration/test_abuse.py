@@ -149,3 +149,24 @@ def test_database_down_is_503_and_a_refused_socket(clean_db: None) -> None:
         assert "database" in str(errors).lower(), errors
     finally:
         gateway.stop()
+
+
+def test_login_counters_are_shared_by_gateways_and_forwarded_for_is_not_believed(live: Stack) -> None:
+    from gateway.throttle import login_throttle
+
+    port = free_port()
+    second = start_gateway("gateway-throttle", port, process_env())
+    probe = {"email": "throttle-probe@demo.test", "password": "wrong-password"}
+    try:
+        for i in range(10):
+            # Without TRUSTED_PROXIES a forged X-Forwarded-For changes nothing: the peer counts.
+            response = httpx.post(
+                f"{live.url}/api/auth/login", json=probe, headers={"X-Forwarded-For": f"198.51.100.{i}"}
+            )
+            assert response.status_code == 401
+        on_second = httpx.post(f"http://127.0.0.1:{port}/api/auth/login", json=probe)
+        assert on_second.status_code == 429
+        assert 1 <= int(on_second.headers["Retry-After"]) <= 60
+    finally:
+        second.stop()
+        login_throttle().storage.reset()  # the other tests' logins from this address start afresh
