@@ -44,7 +44,9 @@ if [[ "$MODE" == distributed ]]; then
   pids+=($!)
   $VENV/celery -A workers worker -Q stock -n bulk@%h --concurrency=1 --loglevel=INFO &
   pids+=($!)
-  # Flower never answers without credentials (FLOWER_BASIC_AUTH, or one generated under ./var/).
+  # Flower never answers without credentials (FLOWER_BASIC_AUTH, or one generated under
+  # ./var/ the first time, before Flower starts, so that it is printed once, below).
+  FLOWER_LOGIN=$($VENV/python -m common.flower_auth)
   $VENV/celery -A workers flower --conf="$PWD/flowerconfig.py" --port="$FLOWER_PORT" --address="$HOST" &
   pids+=($!)
 else
@@ -58,7 +60,7 @@ echo
 echo "==> PartPulse ($MODE) is starting at http://$HOST:$PORT  (API docs: http://$HOST:$PORT/docs)"
 if [[ "$MODE" == distributed ]]; then
   echo "    Flower: http://$HOST:$FLOWER_PORT"
-  $VENV/python -m common.flower_auth
+  echo "$FLOWER_LOGIN"
 fi
 echo "    Demo accounts: admin@demo.test / buyer@demo.test / supplier@demo.test, password demo1234"
 echo "    Press Ctrl-C to stop."
