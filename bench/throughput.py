@@ -457,6 +457,8 @@ def main() -> None:
     parser.add_argument("--burst", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--cpu-detail", action=argparse.BooleanOptionalAction, default=True)
     args = parser.parse_args()
+    # A SIGTERM (a timeout) still stops the stack it started: its processes run in a session of their own.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     asyncio.run(main_async(args))
 
 

@@ -3,7 +3,17 @@ from typing import Any
 from fastapi import APIRouter
 
 from gateway.errors import AUTH_RESPONSES, COMMON_RESPONSES, CONFLICT, NOT_FOUND
-from gateway.routers import auth, catalog, events, health, inventory, notifications, orders, users
+from gateway.routers import (
+    auth,
+    catalog,
+    events,
+    health,
+    inventory,
+    notifications,
+    orders,
+    preferences,
+    users,
+)
 
 # Every status each route can answer is in the OpenAPI (schemathesis holds us to it):
 # COMMON_RESPONSES (400/413/422/503) everywhere; auth and users declare their own;
@@ -15,7 +25,7 @@ HEALTH_503: dict[int | str, dict[str, Any]] = {
         "content": {"application/json": {"schema": {"type": "object"}}},
     }
 }
-for module in (auth, users, catalog, inventory, orders, events, notifications, health):
+for module in (auth, users, catalog, inventory, orders, events, notifications, preferences, health):
     if module is health:
         extra = HEALTH_503
     elif module in (auth, users):

@@ -18,7 +18,7 @@ transaction, so only the event at fault is retried and, in the end, FAILED.
 
 import contextlib
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -34,6 +34,7 @@ from common.models import DeliveryState, EventLog, Notification, Order, utcnow
 from common.services import matching, scoring
 from common.services.errors import Conflict
 from common.services.notifications import bump_unread_versions, unread_states
+from common.services.preferences import in_app_recipients  # inbox (issue 12)
 from workers.notices import Contexts, Notice, build_notice
 
 log = logging.getLogger(__name__)
@@ -117,6 +118,22 @@ def insert_notifications(session: Session, handled: list[Handled]) -> set[int]:
     return set(session.scalars(statement, rows))
 
 
+def keep_in_app_recipients(session: Session, handled: list[Handled]) -> None:
+    """inbox (issue 12): who muted a type in the app gets no row, so no push and no count.
+
+    One preferences query per event type in the batch, for all its recipients.
+    Mail is decided apart (email_recipients), on the recipients before this.
+    """
+    by_type: dict[str, set[int]] = {}
+    for h in handled:
+        if h.notice is not None:
+            by_type.setdefault(h.event.event_type, set()).update(h.notice.recipients)
+    allowed = {t: in_app_recipients(session, t, ids) for t, ids in by_type.items()}
+    for h in handled:
+        if h.notice is not None:
+            h.notice = replace(h.notice, recipients=h.notice.recipients & allowed[h.event.event_type])
+
+
 def load_rows(session: Session, handled: list[Handled]) -> None:
     """Every notification row of the batch's events, new or written by an earlier attempt."""
     by_event = {h.event.id: h for h in handled}
@@ -143,6 +160,7 @@ def _handle_batch(event_ids: list[int]) -> list[Handled]:
                 run_side_work(session, event)
         contexts = Contexts.load(session, todo)
         handled = [Handled(e, build_notice(contexts, e), first_time[e.id]) for e in todo]
+        keep_in_app_recipients(session, handled)  # inbox (issue 12)
         changed_users = insert_notifications(session, handled)
         bump_unread_versions(session, changed_users)
         load_rows(session, handled)

@@ -2,6 +2,7 @@ from common.models.accounts import Factory, Role, Supplier, User
 from common.models.base import Base, utcnow
 from common.models.catalog import InventoryItem, Part
 from common.models.events import DeliveryState, EventLog, Notification
+from common.models.inbox import IdempotencyKey, NotificationPreference
 from common.models.orders import Delivery, Order, OrderItem, OrderStatus, OrderStatusChange
 
 __all__ = [
@@ -10,8 +11,10 @@ __all__ = [
     "DeliveryState",
     "EventLog",
     "Factory",
+    "IdempotencyKey",
     "InventoryItem",
     "Notification",
+    "NotificationPreference",
     "Order",
     "OrderItem",
     "OrderStatus",

@@ -2,7 +2,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from common.models.base import Base, JSONType, UTCDateTime, utcnow
@@ -22,6 +22,7 @@ class EventLog(Base):
     __table_args__ = (
         Index("ix_event_logs_created", "created_at"),
         Index("ix_event_logs_type_created", "event_type", "created_at"),
+        Index("ix_event_logs_type_id", "event_type", "id"),
         Index("ix_event_logs_entity", "entity_type", "entity_id", "created_at"),
         Index(
             "ix_event_logs_pending",
@@ -61,12 +62,15 @@ class Notification(Base):
     __table_args__ = (
         UniqueConstraint("event_id", "user_id", name="uq_notifications_event_user"),
         Index("ix_notifications_user_created", "user_id", "created_at", "id"),
+        # The unread count: archived rows leave it.
         Index(
             "ix_notifications_user_unread",
             "user_id",
-            postgresql_where=text("NOT is_read"),
-            sqlite_where=text("NOT is_read"),
+            postgresql_where=text("NOT is_read AND NOT archived"),
+            sqlite_where=text("NOT is_read AND NOT archived"),
         ),
+        # The inbox and the archive, newest first by id, paged by cursor.
+        Index("ix_notifications_user_archived_id", "user_id", "archived", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -80,3 +84,5 @@ class Notification(Base):
     is_read: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    archived: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -51,6 +51,12 @@ class Page(BaseModel, Generic[T]):
     offset: int
 
 
+class CursorPage(Page[T], Generic[T]):
+    """A list that can also be walked by cursor: `next_cursor` is null on the last page."""
+
+    next_cursor: str | None
+
+
 def _assume_utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 

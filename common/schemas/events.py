@@ -50,6 +50,7 @@ class NotificationOut(OutputModel):
     metadata: dict[str, Any] = Field(validation_alias="notification_metadata")
     link: str | None
     is_read: bool
+    archived: bool
     created_at: datetime
     read_at: datetime | None
 
@@ -60,3 +61,4 @@ class UnreadCount(OutputModel):
 
 class ReadAllResult(OutputModel):
     updated: int
+    up_to_id: int

@@ -11,7 +11,7 @@ from common.events.types import EntityType, EventType, spec_for
 from common.models import EventLog, User
 from common.services.errors import Invalid
 from common.services.metadata import entity_ids
-from common.services.pagination import PageData, paginate
+from common.services.pagination import CursorPageData, paginate_by_id
 
 
 def list_events(
@@ -23,11 +23,13 @@ def list_events(
     date_from: datetime | None,
     date_to: datetime | None,
     limit: int,
-    offset: int,
-) -> PageData[EventLog]:
+    offset: int | None,
+    cursor: str | None = None,
+) -> CursorPageData[EventLog]:
+    """The event log, newest first by id, paged by offset or by cursor."""
     if date_from and date_to and date_from > date_to:
         raise Invalid("date_from must not be after date_to")
-    query = select(EventLog).order_by(EventLog.created_at.desc(), EventLog.id.desc())
+    query = select(EventLog)
     if event_type is not None:
         query = query.where(EventLog.event_type == event_type)
     if entity_type is not None:
@@ -38,7 +40,7 @@ def list_events(
         query = query.where(EventLog.created_at >= date_from)
     if date_to is not None:
         query = query.where(EventLog.created_at <= date_to)
-    return paginate(session, query, limit=limit, offset=offset)
+    return paginate_by_id(session, query, EventLog.id, limit=limit, offset=offset, cursor=cursor)
 
 
 def fire_event(

@@ -2,27 +2,36 @@
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from common.models import Notification, User, utcnow
 from common.services.errors import NotFound
-from common.services.pagination import PageData, paginate
+from common.services.pagination import CursorPageData, paginate_by_id
+
+# A row counts as unread while it is neither read nor archived. Written as
+# `NOT is_read AND NOT archived`, the predicate of the partial index
+# ix_notifications_user_unread, so PostgreSQL counts from that index alone
+# (`is_read IS false` would not match it and scans the user's rows).
+_UNREAD = (~Notification.is_read, ~Notification.archived)
 
 
 def list_for_user(
-    session: Session, user_id: int, *, is_read: bool | None, limit: int, offset: int
-) -> PageData[Notification]:
-    query = (
-        select(Notification)
-        .where(Notification.user_id == user_id)
-        .order_by(Notification.created_at.desc(), Notification.id.desc())
-    )
+    session: Session,
+    user_id: int,
+    *,
+    is_read: bool | None,
+    archived: bool = False,
+    limit: int,
+    offset: int | None,
+    cursor: str | None = None,
+) -> CursorPageData[Notification]:
+    """The inbox (or, with archived=True, the archive), newest first by id."""
+    query = select(Notification).where(Notification.user_id == user_id, Notification.archived.is_(archived))
     if is_read is not None:
-        query = query.where(Notification.is_read == is_read)
-    return paginate(session, query, limit=limit, offset=offset)
+        query = query.where(Notification.is_read.is_(is_read))
+    return paginate_by_id(session, query, Notification.id, limit=limit, offset=offset, cursor=cursor)
 
 
 @dataclass(frozen=True)
@@ -66,7 +75,7 @@ def unread_states(session: Session, user_ids: Iterable[int]) -> dict[int, Unread
         return {}
     unread = (
         select(func.count())
-        .where(Notification.user_id == User.id, Notification.is_read.is_(False))
+        .where(Notification.user_id == User.id, *_UNREAD)
         .correlate(User)
         .scalar_subquery()
     )
@@ -79,34 +88,75 @@ def unread_count(session: Session, user_id: int) -> int:
 
 
 def unread_counts(session: Session, user_ids: Iterable[int]) -> dict[int, int]:
-    """Unread count per user, recomputed in one query; users with none get 0."""
+    """Unread count per user (archived rows left out), in one query; users with none get 0."""
     ids = list(set(user_ids))
     counts = {uid: 0 for uid in ids}
     rows = session.execute(
         select(Notification.user_id, func.count())
-        .where(Notification.user_id.in_(ids), Notification.is_read.is_(False))
+        .where(Notification.user_id.in_(ids), *_UNREAD)
         .group_by(Notification.user_id)
     ).all()
     counts.update({user_id: count for user_id, count in rows})
     return counts
 
 
-def mark_read(session: Session, user_id: int, notification_id: int) -> Notification:
+def _own(session: Session, user_id: int, notification_id: int) -> Notification:
     notification = session.scalar(
-        select(Notification).where(Notification.id == notification_id, Notification.user_id == user_id)
+        select(Notification)
+        .where(Notification.id == notification_id, Notification.user_id == user_id)
+        .with_for_update()
     )
     if notification is None:
         raise NotFound(f"Notification {notification_id} not found")
-    if not notification.is_read:
-        notification.is_read = True
-        notification.read_at = utcnow()
-        session.flush()
     return notification
 
 
-def mark_all_read(session: Session, user_id: int, *, up_to: datetime | None = None) -> int:
-    query = update(Notification).where(Notification.user_id == user_id, Notification.is_read.is_(False))
-    if up_to is not None:
-        query = query.where(Notification.created_at <= up_to)
-    result = session.execute(query.values(is_read=True, read_at=utcnow()))
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+def set_read(
+    session: Session, user_id: int, notification_id: int, is_read: bool
+) -> tuple[Notification, bool]:
+    """Mark one of the user's notifications read or unread; returns it and whether it changed."""
+    # The user's row first (the order every writer of unread state keeps), then the notification.
+    bump_unread_versions(session, [user_id])
+    notification = _own(session, user_id, notification_id)
+    if notification.is_read == is_read:
+        return notification, False
+    notification.is_read = is_read
+    notification.read_at = utcnow() if is_read else None
+    session.flush()
+    return notification, True
+
+
+def set_archived(
+    session: Session, user_id: int, notification_id: int, archived: bool
+) -> tuple[Notification, bool]:
+    """Archive one of the user's notifications or bring it back; returns it and whether it changed."""
+    bump_unread_versions(session, [user_id])
+    notification = _own(session, user_id, notification_id)
+    if notification.archived == archived:
+        return notification, False
+    notification.archived = archived
+    notification.archived_at = utcnow() if archived else None
+    session.flush()
+    return notification, True
+
+
+def mark_read(session: Session, user_id: int, notification_id: int) -> Notification:
+    return set_read(session, user_id, notification_id, True)[0]
+
+
+def mark_all_read(session: Session, user_id: int, *, up_to_id: int | None = None) -> tuple[int, int]:
+    """Every unread, unarchived row of the user with id <= up_to_id becomes read.
+
+    up_to_id defaults to the user's newest row now, so a notification written
+    after the click stays unread. Returns (rows updated, up_to_id).
+    """
+    bump_unread_versions(session, [user_id])
+    newest = session.scalar(select(func.max(Notification.id)).where(Notification.user_id == user_id)) or 0
+    limit = newest if up_to_id is None else min(up_to_id, newest)
+    result = session.execute(
+        update(Notification)
+        .where(Notification.user_id == user_id, Notification.id <= limit, *_UNREAD)
+        .values(is_read=True, read_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0), limit  # type: ignore[attr-defined]

@@ -3,15 +3,16 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from common.events.types import EntityType, EventType
-from common.schemas.base import Page, UTCDatetime
+from common.schemas.base import CursorPage, UTCDatetime
 from common.schemas.events import EventAccepted, EventCreate, EventOut
 from common.services import events
 from gateway.deps import AdminUser, Limit, Offset, SessionDep
+from gateway.idempotency import IdempotencyDep, run_once
 
 router = APIRouter(prefix="/events", tags=["events"])
 
 
-@router.get("/", response_model=Page[EventOut])
+@router.get("/", response_model=CursorPage[EventOut])
 def list_events(
     session: SessionDep,
     _admin: AdminUser,
@@ -21,8 +22,12 @@ def list_events(
     date_from: Annotated[UTCDatetime | None, Query(description="ISO 8601; no zone means UTC")] = None,
     date_to: Annotated[UTCDatetime | None, Query(description="ISO 8601; no zone means UTC")] = None,
     limit: Limit = 20,
-    offset: Offset = 0,
+    offset: Offset | None = None,
+    cursor: Annotated[
+        str | None, Query(max_length=200, description="`next_cursor` of the previous page")
+    ] = None,
 ):
+    """The event log, newest first; page with `offset` or with `cursor` (not both)."""
     return events.list_events(
         session,
         event_type=event_type,
@@ -32,21 +37,27 @@ def list_events(
         date_to=date_to,
         limit=limit,
         offset=offset,
+        cursor=cursor,
     )
 
 
 @router.post("/", response_model=EventAccepted, status_code=status.HTTP_202_ACCEPTED)
-def fire_event(body: EventCreate, session: SessionDep, admin: AdminUser):
+def fire_event(body: EventCreate, session: SessionDep, admin: AdminUser, idem: IdempotencyDep):
     """Fire an event by hand: it runs exactly the path a domain event runs.
 
     The server adds the entity's ids (`order_id`, `supplier_id`, ...) to `metadata`.
+    With an `Idempotency-Key`, a retry answers the first response again.
     """
-    row = events.fire_event(
-        session,
-        admin,
-        event_type=body.event_type,
-        entity_type=body.entity_type,
-        entity_id=body.entity_id,
-        metadata=body.metadata,
-    )
-    return {"event_id": row.id}
+
+    def work() -> tuple[int, dict[str, int]]:
+        row = events.fire_event(
+            session,
+            admin,
+            event_type=body.event_type,
+            entity_type=body.entity_type,
+            entity_id=body.entity_id,
+            metadata=body.metadata,
+        )
+        return status.HTTP_202_ACCEPTED, {"event_id": row.id}
+
+    return run_once(session, admin.id, idem, work)

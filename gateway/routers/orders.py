@@ -12,13 +12,23 @@ from common.schemas.orders import (
 )
 from common.services import matching, orders
 from gateway.deps import AdminUser, BuyerUser, CurrentUser, Limit, Offset, SessionDep, SupplierUser
+from gateway.idempotency import IdempotencyDep, run_once
 
 router = APIRouter(prefix="/orders", tags=["orders"])
 
 
 @router.post("/", response_model=OrderOut, status_code=status.HTTP_201_CREATED)
-def place_order(body: OrderCreate, session: SessionDep, buyer: BuyerUser):
-    return orders.place_order(session, buyer, body)
+def place_order(body: OrderCreate, session: SessionDep, buyer: BuyerUser, idem: IdempotencyDep):
+    """Place an order. With an `Idempotency-Key`, a retry answers the first response again."""
+    return run_once(
+        session,
+        buyer.id,
+        idem,
+        lambda: (
+            201,
+            OrderOut.model_validate(orders.place_order(session, buyer, body)).model_dump(mode="json"),
+        ),
+    )
 
 
 @router.get("/", response_model=Page[OrderOut])

@@ -51,6 +51,7 @@ def test_list_count_read_and_read_all(client: TestClient, db: Session) -> None:
         "metadata",
         "link",
         "is_read",
+        "archived",
         "created_at",
         "read_at",
     }
@@ -61,7 +62,10 @@ def test_list_count_read_and_read_all(client: TestClient, db: Session) -> None:
     assert client.get("/api/notifications/unread-count", headers=headers).json() == {"count": 2}
     assert client.get("/api/notifications/?is_read=false", headers=headers).json()["total"] == 2
     assert client.get("/api/notifications/?is_read=true", headers=headers).json()["total"] == 1
-    assert client.patch("/api/notifications/read-all", headers=headers).json() == {"updated": 2}
+    assert client.patch("/api/notifications/read-all", headers=headers).json() == {
+        "updated": 2,
+        "up_to_id": max(ids),
+    }
     assert client.get("/api/notifications/unread-count", headers=headers).json() == {"count": 0}
     # The other buyer's notifications are untouched and invisible.
     other = auth("buyer2@demo.test")

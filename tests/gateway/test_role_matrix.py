@@ -41,6 +41,11 @@ RULES: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/notifications/unread-count"): {"any"},
     ("PATCH", "/api/notifications/read-all"): {"any"},
     ("PATCH", "/api/notifications/{notification_id}/read"): {"any"},
+    ("PATCH", "/api/notifications/{notification_id}/unread"): {"any"},
+    ("PATCH", "/api/notifications/{notification_id}/archive"): {"any"},
+    ("PATCH", "/api/notifications/{notification_id}/unarchive"): {"any"},
+    ("GET", "/api/preferences/"): {"any"},
+    ("PUT", "/api/preferences/"): {"any"},
 }
 CALLERS = {"buyer": "buyer@demo.test", "supplier": "supplier@demo.test", "admin": "admin@demo.test"}
 
