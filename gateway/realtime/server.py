@@ -78,6 +78,25 @@ def _origin_checker(settings: Settings) -> Callable[[str | None, dict[str, Any]]
     return is_allowed
 
 
+def expired_sockets(sockets: dict[str, _Socket], now: float) -> list[tuple[str, str]]:
+    return [(sid, "Your session has expired") for sid, sock in sockets.items() if sock.expires_at <= now]
+
+
+def deactivated_sockets(
+    sockets: dict[str, _Socket], asked: set[int], active: set[int]
+) -> list[tuple[str, str]]:
+    """The sockets of users the is_active query asked about and did not return.
+
+    Only those: a socket that connected while the query ran is not in `active`
+    either, yet nothing is known against its user.
+    """
+    return [
+        (sid, "Your account has been deactivated")
+        for sid, sock in sockets.items()
+        if sock.user_id in asked and sock.user_id not in active
+    ]
+
+
 # How often each gateway looks at its sockets: token expiry every tick (no I/O),
 # the users' is_active every ACTIVE_CHECK_TICKS ticks in one query.
 WATCH_TICK_SECONDS = 1.0
@@ -154,19 +173,14 @@ def create_socket_server(settings: Settings) -> socketio.AsyncServer:
             await asyncio.sleep(WATCH_TICK_SECONDS)
             tick += 1
             try:
-                now = time.time()
-                for sid, sock in list(sockets.items()):
-                    if sock.expires_at <= now:
-                        await _end(sid, "Your session has expired")
+                for sid, message in expired_sockets(sockets, time.time()):
+                    await _end(sid, message)
                 if tick % ACTIVE_CHECK_TICKS or not sockets:
                     continue
-                user_ids = {sock.user_id for sock in sockets.values()}
-                active = await asyncio.to_thread(_active_user_ids, user_ids)
-                for sid, sock in list(sockets.items()):
-                    # Only users the query asked about: a socket that connected while it
-                    # ran is not in `active`, yet nothing is known against it.
-                    if sock.user_id in user_ids and sock.user_id not in active:
-                        await _end(sid, "Your account has been deactivated")
+                asked = {sock.user_id for sock in sockets.values()}
+                active = await asyncio.to_thread(_active_user_ids, asked)
+                for sid, message in deactivated_sockets(sockets, asked, active):
+                    await _end(sid, message)
             except (DBAPIError, SQLAlchemyTimeoutError) as exc:
                 log.warning("socket watch: database unavailable (%s); trying again", type(exc).__name__)
             except Exception:

@@ -325,3 +325,18 @@ def test_publisher_uses_the_db_specific_channel(monkeypatch: pytest.MonkeyPatch)
         message = pubsub.get_message(timeout=3)
     assert message is not None and b'"probe"' in message["data"]
     pubsub.close()
+
+
+# --- 2. the socket watch's decisions (pure logic) -----------------------------------
+
+
+def test_socket_watch_ends_only_what_it_knows_about() -> None:
+    from gateway.realtime.server import _Socket, deactivated_sockets, expired_sockets
+
+    sockets = {"a": _Socket(1, 100.0), "b": _Socket(2, 200.0), "late": _Socket(3, 300.0)}
+    assert expired_sockets(sockets, 150.0) == [("a", "Your session has expired")]
+    assert expired_sockets(sockets, 50.0) == []
+    # The query asked about users 1 and 2 (user 3's socket connected while it ran);
+    # user 2 came back active, user 1 did not.
+    ended = deactivated_sockets(sockets, asked={1, 2}, active={2})
+    assert ended == [("a", "Your account has been deactivated")]
