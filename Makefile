@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 FRONT_STAMP := frontend/node_modules/.installed
 
-.PHONY: run test install frontend lint migrate seed worker flower bench clean
+.PHONY: run test install frontend lint migrate seed worker beat flower bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -40,6 +40,9 @@ seed: install
 
 worker: install
 	$(VENV)/bin/celery -A workers worker --loglevel=INFO
+
+beat: install
+	$(VENV)/bin/celery -A workers beat --loglevel=INFO
 
 flower: install
 	$(VENV)/bin/celery -A workers flower --conf=$(CURDIR)/flowerconfig.py --port=$${FLOWER_PORT:-5555}

@@ -47,3 +47,31 @@ worker_send_task_events = True
 task_send_sent_event = True
 broker_connection_retry_on_startup = True
 worker_hijack_root_logger = False
+
+# E-mail and schedules (issue 13): the mail tasks and the periodic checks run on
+# the `email` queue, so SMTP slowness never delays a notification. Celery beat
+# drives the periodic ones; an entry that waited longer than its own period is
+# dropped (expires), so a beat running while every worker is away does not pile
+# up checks. The schedule file lives under var/ (in both modes).
+task_routes = {
+    name: {"queue": "email"}
+    for name in ("send_mail", "sweep_mail", "send_low_stock_digests", "escalate_orders")
+}
+beat_schedule = {
+    "escalate-orders": {
+        "task": "escalate_orders",
+        "schedule": _settings.escalation_check_seconds,
+        "options": {"queue": "email", "expires": max(_settings.escalation_check_seconds, 1.0)},
+    },
+    "send-low-stock-digests": {
+        "task": "send_low_stock_digests",
+        "schedule": _settings.mail_sweep_seconds,
+        "options": {"queue": "email", "expires": max(_settings.mail_sweep_seconds, 1.0)},
+    },
+    "sweep-mail": {
+        "task": "sweep_mail",
+        "schedule": _settings.mail_sweep_seconds,
+        "options": {"queue": "email", "expires": max(_settings.mail_sweep_seconds, 1.0)},
+    },
+}
+beat_schedule_filename = str(_settings.var_dir / "celerybeat-schedule")

@@ -46,6 +46,14 @@ class Settings(BaseSettings):
     socketio_channel_name: str = Field(
         "partpulse", validation_alias=AliasChoices("SOCKETIO_CHANNEL", "socketio_channel_name")
     )
+    # E-mail (issue 13): how often beat sweeps the mail outbox and closes due digests,
+    # how long a mail may wait untaken before the sweep hands it over again, the first
+    # retry delay after a refusal (doubling up to an hour), and when to give up.
+    mail_sweep_seconds: float = 5.0
+    mail_requeue_seconds: float = 30.0
+    mail_retry_seconds: float = 10.0
+    mail_max_attempts: int = 10
+    smtp_timeout_seconds: float = 20.0
 
     @field_validator("jwt_expires_minutes")
     @classmethod

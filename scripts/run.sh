@@ -44,6 +44,9 @@ if [[ "$MODE" == distributed ]]; then
   pids+=($!)
   $VENV/celery -A workers worker -Q stock -n bulk@%h --concurrency=1 --loglevel=INFO &
   pids+=($!)
+  # Mails and the periodic checks get a lane of their own: a slow SMTP server delays no notification.
+  $VENV/celery -A workers worker -Q email -n email@%h --concurrency=2 --loglevel=INFO &
+  pids+=($!)
   # Flower never answers without credentials (FLOWER_BASIC_AUTH, or one generated under
   # ./var/ the first time, before Flower starts, so that it is printed once, below).
   FLOWER_LOGIN=$($VENV/python -m common.flower_auth)
@@ -53,6 +56,10 @@ else
   $VENV/celery -A workers worker -n standalone@%h --concurrency=2 --loglevel=INFO &
   pids+=($!)
 fi
+# Celery beat: escalation checks, low-stock digests, the mail outbox sweep (schedule file under var/).
+mkdir -p "${VAR_DIR:-var}"
+$VENV/celery -A workers beat --loglevel=INFO &
+pids+=($!)
 $VENV/uvicorn gateway.main:app --host "$HOST" --port "$PORT" --ws-per-message-deflate false --no-proxy-headers &
 pids+=($!)
 
@@ -62,6 +69,7 @@ if [[ "$MODE" == distributed ]]; then
   echo "    Flower: http://$HOST:$FLOWER_PORT"
   echo "$FLOWER_LOGIN"
 fi
+if [[ -z "${SMTP_URL:-}" ]]; then echo "    Mail: SMTP_URL is unset, mails are written to ${VAR_DIR:-var}/mail/*.eml"; fi
 echo "    Demo accounts: admin@demo.test / buyer@demo.test / supplier@demo.test, password demo1234"
 echo "    Press Ctrl-C to stop."
 wait -n "${pids[@]}" || true

@@ -6,7 +6,7 @@ from celery.signals import worker_ready
 
 from common.events import relay
 from common.events.broker import app
-from workers import tasks  # noqa: F401  (registers one task per event type)
+from workers import mail, tasks  # noqa: F401  (registers one task per event type, and the email queue's)
 
 celery = app
 __all__ = ["app", "celery"]

@@ -20,6 +20,7 @@ from common.models import (
     Supplier,
     User,
 )
+from common.services.escalation import hours_since
 
 
 @dataclass
@@ -276,6 +277,18 @@ def _matching_failed(d: Directory, ctx: OrderContext, meta: dict[str, Any]) -> N
     )
 
 
+def _escalated(d: Directory, ctx: OrderContext, meta: dict[str, Any]) -> Notice:
+    """Raised by Celery beat (common/services/escalation.py); the reason is in the metadata."""
+    order = ctx.order
+    recipients = d.user(order.buyer_id) | d.supplier_users(order.supplier_id) | d.admins
+    if meta.get("reason") == "past_eta":
+        return Notice("Order Escalated", f"Order #{order.id} is past its ETA", recipients)
+    hours = meta.get("hours")
+    if not isinstance(hours, int):  # a manual event: hours since the order last changed
+        hours = hours_since(order.updated_at, datetime.now(UTC))
+    return Notice("Order Escalated", f"Order #{order.id} not confirmed for {hours} h", recipients)
+
+
 ORDER_NOTICES: dict[EventType, OrderNoticeBuilder] = {
     EventType.ORDER_PLACED: _placed,
     EventType.SUPPLIER_MATCHED: _matched,
@@ -288,6 +301,7 @@ ORDER_NOTICES: dict[EventType, OrderNoticeBuilder] = {
     EventType.DELIVERY_COMPLETED: _delivery_completed,
     EventType.ETA_UPDATED: _eta_updated,
     EventType.MATCHING_FAILED: _matching_failed,
+    EventType.ORDER_ESCALATED: _escalated,
 }
 
 

@@ -33,6 +33,7 @@ from common.events.types import EventType, spec_for
 from common.models import DeliveryState, EventLog, Notification, Order, utcnow
 from common.services import matching, scoring
 from common.services.errors import Conflict
+from common.services.mail import MailEntry, record_mails_batch
 from common.services.notifications import bump_unread_versions, unread_states
 from common.services.preferences import in_app_recipients  # inbox (issue 12)
 from workers.notices import Contexts, Notice, build_notice
@@ -162,6 +163,18 @@ def _handle_batch(event_ids: list[int]) -> list[Handled]:
         handled = [Handled(e, build_notice(contexts, e), first_time[e.id]) for e in todo]
         keep_in_app_recipients(session, handled)  # inbox (issue 12)
         changed_users = insert_notifications(session, handled)
+        # --- e-mail (issue 13): recorded with the notifications, sent after commit; never on a replay.
+        record_mails_batch(
+            session,
+            [
+                MailEntry(
+                    h.event, h.notice.title, h.notice.message, h.notice.link, frozenset(h.notice.recipients)
+                )
+                for h in handled
+                if h.notice is not None and h.first_time
+            ],
+        )
+        # --- end e-mail
         bump_unread_versions(session, changed_users)
         load_rows(session, handled)
         now = utcnow()

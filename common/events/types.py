@@ -19,6 +19,7 @@ class Queue(StrEnum):
     # Stock alerts come in bursts (a bulk import); a lane of their own keeps
     # order notifications from waiting behind thousands of them.
     STOCK = "stock"
+    EMAIL = "email"  # mail sends and the periodic checks (issue 13)
 
 
 class EventType(StrEnum):
@@ -34,6 +35,7 @@ class EventType(StrEnum):
     DELIVERY_COMPLETED = "DELIVERY_COMPLETED"
     ETA_UPDATED = "ETA_UPDATED"
     MATCHING_FAILED = "MATCHING_FAILED"
+    ORDER_ESCALATED = "ORDER_ESCALATED"
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,7 @@ CATALOGUE: dict[EventType, EventSpec] = {
     EventType.DELIVERY_COMPLETED: EventSpec(_ORDER, _NOTIFY),
     EventType.ETA_UPDATED: EventSpec(_ORDER, _NOTIFY),
     EventType.MATCHING_FAILED: EventSpec(_ORDER, _NOTIFY),
+    EventType.ORDER_ESCALATED: EventSpec(_ORDER, _NOTIFY),
 }
 
 ALL_QUEUES = [q.value for q in Queue]

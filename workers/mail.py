@@ -1,0 +1,81 @@
+"""The `email` queue: sending mails, and the periodic work Celery beat drives (issue 13).
+
+- send_mail(mail_ids): claims each mail (PENDING -> SENDING with a lease),
+  sends it, marks it SENT; a refusal puts it back to PENDING with a backoff and
+  schedules the retry. In-app delivery never waits on any of this.
+- sweep_mail: hands over again the mails a lost task left behind.
+- send_low_stock_digests: writes the digests whose period has ended.
+- escalate_orders: raises ORDER_ESCALATED for late orders, once per order and reason.
+"""
+
+import logging
+from typing import Any
+
+from common.db import get_sessionmaker, session_scope
+from common.events.broker import app
+from common.mailer import Mailer
+from common.services import escalation, mail
+
+log = logging.getLogger(__name__)
+CHUNK = 50
+
+
+@app.task(name=mail.SEND_TASK, ignore_result=True)
+def send_mail(mail_ids: list[int]) -> dict[str, Any]:
+    sent: list[int] = []
+    refused: list[int] = []
+    session = get_sessionmaker()()
+    try:
+        with Mailer() as mailer:
+            for mail_id in mail_ids:
+                row = mail.claim(session, int(mail_id))
+                if row is None:
+                    continue  # sent already, taken by another worker, or waiting for its retry time
+                try:
+                    where = mailer.send(row)
+                except Exception as exc:  # refused, unreachable, timed out: retry later
+                    error = f"{type(exc).__name__}: {exc}"
+                    delay = mail.mark_refused(session, row.id, row.attempts, error)
+                    refused.append(row.id)
+                    if delay is None:
+                        log.error("mail %s to %s failed for good: %s", row.id, row.to_address, error)
+                    else:
+                        log.warning(
+                            "mail %s to %s refused (%s); retry in %.0f s",
+                            *(row.id, row.to_address, error, delay),
+                        )
+                        mail.enqueue_send([row.id], countdown=delay)
+                    continue
+                mail.mark_sent(session, row.id)
+                sent.append(row.id)
+                log.info("mail %s %s sent to %s via %s", row.id, row.message_id, row.to_address, where)
+    finally:
+        session.close()
+    return {"sent": sent, "refused": refused}
+
+
+@app.task(name="sweep_mail", ignore_result=True)
+def sweep_mail() -> int:
+    with session_scope() as session:
+        ids = mail.sweep(session)
+    for start in range(0, len(ids), CHUNK):
+        mail.enqueue_send(ids[start : start + CHUNK])
+    if ids:
+        log.info("mail sweep handed over %d mails again", len(ids))
+    return len(ids)
+
+
+@app.task(name="send_low_stock_digests", ignore_result=True)
+def send_low_stock_digests() -> int:
+    with session_scope() as session:  # the new digests are enqueued after the commit
+        created = mail.write_due_digests(session)
+    return len(created)
+
+
+@app.task(name="escalate_orders", ignore_result=True)
+def escalate_orders() -> int:
+    with session_scope() as session:  # the relay hands the events over after the commit
+        events = escalation.escalate_due_orders(session)
+    if events:
+        log.info("escalated: events %s", events)
+    return len(events)
