@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     frontend_dist: Path = PROJECT_ROOT / "frontend" / "dist"
     event_relay: bool = True  # re-send events the broker has not taken yet
     relay_interval_seconds: float = 2.0
+    # Under a stream of events the relay waits this long to batch them.
+    relay_linger_seconds: float = 0.01
     # The name the Socket.IO channel starts with (env SOCKETIO_CHANNEL); see socketio_channel.
     socketio_channel_name: str = Field(
         "partpulse", validation_alias=AliasChoices("SOCKETIO_CHANNEL", "socketio_channel_name")

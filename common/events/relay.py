@@ -24,6 +24,7 @@ twice, which is harmless for the same reason, and must stay so.
 import logging
 import os
 import threading
+import time
 from collections import defaultdict
 from datetime import timedelta
 
@@ -41,6 +42,8 @@ BATCH = 500
 # A task carries at most this many ids: a large burst is spread over the pool
 # instead of one process holding one long transaction.
 TASK_IDS = 100
+# A pass that found events less than this long ago means a stream is arriving.
+BUSY_WINDOW = 0.05
 
 _wakeup = threading.Event()
 _start_lock = threading.Lock()
@@ -78,13 +81,21 @@ def start() -> None:
 
 
 def _run() -> None:
-    interval = get_settings().relay_interval_seconds
+    settings = get_settings()
+    last_busy = 0.0
     while True:
-        _wakeup.wait(timeout=interval)
+        woken = _wakeup.wait(timeout=settings.relay_interval_seconds)
+        if woken and time.monotonic() - last_busy < BUSY_WINDOW:
+            # Under load, linger a moment so one pass carries several events:
+            # one task and one transaction for many. Alone, an event goes at once.
+            time.sleep(settings.relay_linger_seconds)
         _wakeup.clear()
         try:
-            while relay_pending() == BATCH:
-                pass
+            claimed = relay_pending()
+            while claimed == BATCH:
+                claimed = relay_pending()
+            if claimed:
+                last_busy = time.monotonic()
         except Exception as exc:  # broker or database down: keep the rows, try again later
             log.warning("event relay could not send events: %s", exc)
 
