@@ -47,6 +47,8 @@ def create_fastapi(settings: Settings, sio: socketio.AsyncServer) -> FastAPI:
         lifespan=lifespan,
         docs_url=None,  # served by install_docs: local assets, no inline script
         redoc_url=None,
+        # No OpenTelemetry here (Prometheus is the metrics path): skip its per-request checks.
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     app.state.sio = sio
     # Each add_middleware wraps the ones before it: the body limit innermost, then
