@@ -14,7 +14,7 @@ COPY common/ common/
 COPY gateway/ gateway/
 COPY workers/ workers/
 RUN pip install .
-COPY celeryconfig.py alembic.ini ./
+COPY celeryconfig.py flowerconfig.py alembic.ini ./
 COPY migrations/ migrations/
 COPY --from=frontend /app/frontend/dist frontend/dist
 RUN useradd --create-home partpulse && mkdir -p var && chown partpulse var

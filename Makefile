@@ -45,7 +45,7 @@ beat: install
 	$(VENV)/bin/celery -A workers beat --loglevel=INFO
 
 flower: install
-	$(VENV)/bin/celery -A workers flower --port=$${FLOWER_PORT:-5555}
+	$(VENV)/bin/celery -A workers flower --conf=$(CURDIR)/flowerconfig.py --port=$${FLOWER_PORT:-5555}
 
 bench: install
 	$(PY) bench/throughput.py

@@ -3,7 +3,7 @@
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import field_validator
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -42,8 +42,18 @@ class Settings(BaseSettings):
     frontend_dist: Path = PROJECT_ROOT / "frontend" / "dist"
     event_relay: bool = True  # re-send events the broker has not taken yet
     relay_interval_seconds: float = 2.0
-    # Redis pub/sub channels ignore the db number: tests use a channel of their own.
-    socketio_channel: str = "partpulse"
+    # Under a stream of events the relay waits this long to batch them, and
+    # claims at most this many per pass (1 turns batching off, for comparison).
+    relay_linger_seconds: float = 0.01
+    relay_batch: int = 500
+    # Celery's task-sent event is published by whoever sends the task (the
+    # gateway's relay): it costs the gateway CPU per task and Flower needs only
+    # the workers' events to show every task. On for a full timeline in Flower.
+    celery_sent_events: bool = False
+    # The name the Socket.IO channel starts with (env SOCKETIO_CHANNEL); see socketio_channel.
+    socketio_channel_name: str = Field(
+        "partpulse", validation_alias=AliasChoices("SOCKETIO_CHANNEL", "socketio_channel_name")
+    )
     # E-mail (issue 13): how often beat sweeps the mail outbox and closes due digests,
     # how long a mail may wait untaken before the sweep hands it over again, the first
     # retry delay after a refusal (doubling up to an hour), and when to give up.
@@ -82,6 +92,25 @@ class Settings(BaseSettings):
     @property
     def public_base_url(self) -> str:
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def redis_db(self) -> int:
+        from redis.connection import parse_url
+
+        return int(parse_url(self.redis_url).get("db") or 0) if self.redis_url else 0
+
+    @property
+    def socketio_channel(self) -> str:
+        """The channel between workers and gateways: `partpulse:{db}` in distributed mode.
+
+        Redis pub/sub channels are server-wide, they ignore the db number; two
+        deployments on one Redis server (db 0 and db 1) would hear each other's
+        socket messages. The db number in the name keeps them apart, for the
+        gateways' manager and the workers' publisher alike.
+        """
+        if self.distributed:
+            return f"{self.socketio_channel_name}:{self.redis_db}"
+        return self.socketio_channel_name
 
     @property
     def broker_url(self) -> str:

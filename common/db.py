@@ -11,6 +11,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from common.config import get_settings
 
+# What every answer says when the database cannot be reached (HTTP 503, socket connect_error).
+DATABASE_UNAVAILABLE = "The database is unavailable; try again shortly"
+# A database that does not answer fails a request in seconds, never hangs it.
+CONNECT_TIMEOUT_SECONDS = 3
+POOL_TIMEOUT_SECONDS = 5
+
 
 def _make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
@@ -25,7 +31,15 @@ def _make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    connect_args = {"connect_timeout": CONNECT_TIMEOUT_SECONDS} if url.startswith("postgresql") else {}
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=20,
+        pool_timeout=POOL_TIMEOUT_SECONDS,
+        connect_args=connect_args,
+    )
 
 
 @lru_cache

@@ -1,5 +1,6 @@
 """Password hashing (bcrypt) and access tokens (JWT, HS256)."""
 
+import re
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
@@ -11,6 +12,7 @@ from common.config import get_settings
 
 ALGORITHM = "HS256"
 REQUIRED_CLAIMS = ["exp", "iat", "sub"]
+SUB_PATTERN = re.compile(r"[1-9][0-9]{0,9}")
 
 
 class InvalidToken(Exception):
@@ -57,6 +59,7 @@ def decode_access_token(token: str) -> dict[str, Any]:
         )
     except jwt.PyJWTError as exc:
         raise InvalidToken(str(exc)) from exc
-    if not str(claims["sub"]).isdigit():
+    # ASCII digits only: str.isdigit() also takes "²" or "٣", which int() then refuses.
+    if not isinstance(claims["sub"], str) or not SUB_PATTERN.fullmatch(claims["sub"]):
         raise InvalidToken("sub is not a user id")
     return claims

@@ -1,7 +1,35 @@
+from typing import Any
+
 from fastapi import APIRouter
 
-from gateway.routers import auth, catalog, events, health, inventory, notifications, orders, preferences
+from gateway.errors import AUTH_RESPONSES, COMMON_RESPONSES, CONFLICT, NOT_FOUND
+from gateway.routers import (
+    auth,
+    catalog,
+    events,
+    health,
+    inventory,
+    notifications,
+    orders,
+    preferences,
+    users,
+)
 
-api_router = APIRouter(prefix="/api")
-for module in (auth, catalog, inventory, orders, events, notifications, preferences, health):
-    api_router.include_router(module.router)
+# Every status each route can answer is in the OpenAPI (schemathesis holds us to it):
+# COMMON_RESPONSES (400/413/422/503) everywhere; auth and users declare their own;
+# the other routers need a token and may answer 404 and 409.
+api_router = APIRouter(prefix="/api", responses=COMMON_RESPONSES)
+HEALTH_503: dict[int | str, dict[str, Any]] = {
+    503: {
+        "description": "A dependency is down: the same shape as 200, naming it",
+        "content": {"application/json": {"schema": {"type": "object"}}},
+    }
+}
+for module in (auth, users, catalog, inventory, orders, events, notifications, preferences, health):
+    if module is health:
+        extra = HEALTH_503
+    elif module in (auth, users):
+        extra = {}
+    else:
+        extra = {**AUTH_RESPONSES, **NOT_FOUND, **CONFLICT}
+    api_router.include_router(module.router, responses=extra)

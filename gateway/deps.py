@@ -44,7 +44,7 @@ def user_from_token(session: Session, token: str | None) -> User:
         claims = decode_access_token(token)
     except InvalidToken as exc:
         raise Unauthorized("Invalid or expired token") from exc
-    user = get_active_user(session, int(claims["sub"]))
+    user = get_active_user(session, int(claims["sub"]))  # sub is ASCII digits (decode_access_token)
     if user is None:
         raise Unauthorized("Invalid or expired token")
     return user
@@ -74,4 +74,5 @@ SupplierUser = Annotated[User, Depends(require_role(Role.SUPPLIER))]
 SupplierOrAdmin = Annotated[User, Depends(require_role(Role.SUPPLIER, Role.ADMIN))]
 
 Limit = Annotated[int, Query(ge=1, le=100, description="Page size, 1 to 100")]
-Offset = Annotated[int, Query(ge=0, description="Rows to skip")]
+# Bounded by what the database can take (a 64-bit OFFSET); past it 422, never a 500.
+Offset = Annotated[int, Query(ge=0, le=2**63 - 1, description="Rows to skip")]

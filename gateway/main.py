@@ -6,15 +6,18 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import socketio
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from secure.middleware import SecureASGIMiddleware
 
 from common.config import Settings, get_settings
 from common.events import relay
-from common.services.errors import DomainError
 from gateway.api import api_router
+from gateway.docs import install_docs
+from gateway.errors import install_error_handlers
+from gateway.middleware import BodySizeLimit, security_headers
 from gateway.realtime.server import create_socket_server
 from gateway.routers import metrics as metrics_router
 
@@ -42,9 +45,15 @@ def create_fastapi(settings: Settings, sio: socketio.AsyncServer) -> FastAPI:
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
-        swagger_ui_parameters={"persistAuthorization": True},
+        docs_url=None,  # served by install_docs: local assets, no inline script
+        redoc_url=None,
+        # No OpenTelemetry here (Prometheus is the metrics path): skip its per-request checks.
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     app.state.sio = sio
+    # Each add_middleware wraps the ones before it: the body limit innermost, then
+    # CORS (so a 413 still carries CORS headers), then the security headers on everything.
+    app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.allowed_origins,
@@ -52,12 +61,9 @@ def create_fastapi(settings: Settings, sio: socketio.AsyncServer) -> FastAPI:
         allow_methods=["*"],
         allow_headers=["*"],
     )
-
-    @app.exception_handler(DomainError)
-    async def domain_error(_request: Request, exc: DomainError) -> JSONResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
-        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers)
-
+    app.add_middleware(SecureASGIMiddleware, secure=security_headers())
+    install_error_handlers(app)
+    install_docs(app)
     app.include_router(api_router)
     app.include_router(metrics_router.router)  # before the web app's catch-all
     _serve_frontend(app, settings.frontend_dist)

@@ -50,7 +50,10 @@ if [[ "$MODE" == distributed ]]; then
   # Mails and the periodic checks get a lane of their own: a slow SMTP server delays no notification.
   $VENV/celery -A workers worker -Q email -n email@%h --concurrency=2 --loglevel=INFO &
   pids+=($!)
-  $VENV/celery -A workers flower --port="$FLOWER_PORT" --address="$HOST" &
+  # Flower never answers without credentials (FLOWER_BASIC_AUTH, or one generated under
+  # ./var/ the first time, before Flower starts, so that it is printed once, below).
+  FLOWER_LOGIN=$($VENV/python -m common.flower_auth)
+  $VENV/celery -A workers flower --conf="$PWD/flowerconfig.py" --port="$FLOWER_PORT" --address="$HOST" &
   pids+=($!)
 else
   $VENV/celery -A workers worker -n standalone@%h --concurrency=2 --loglevel=INFO &
@@ -60,12 +63,19 @@ fi
 mkdir -p "${VAR_DIR:-var}"
 $VENV/celery -A workers beat --loglevel=INFO &
 pids+=($!)
-$VENV/uvicorn gateway.main:app --host "$HOST" --port "$PORT" --ws-per-message-deflate false &
+# No access log by default: a line per request costs the gateway CPU on the hot
+# path (ACCESS_LOG=1 turns it on); the workers log one JSON line per event.
+ACCESS_LOG_FLAG=--no-access-log
+[[ "${ACCESS_LOG:-0}" == "1" ]] && ACCESS_LOG_FLAG=--access-log
+$VENV/uvicorn gateway.main:app --host "$HOST" --port "$PORT" --ws-per-message-deflate false --no-proxy-headers $ACCESS_LOG_FLAG &
 pids+=($!)
 
 echo
 echo "==> PartPulse ($MODE) is starting at http://$HOST:$PORT  (API docs: http://$HOST:$PORT/docs)"
-[[ "$MODE" == distributed ]] && echo "    Flower: http://$HOST:$FLOWER_PORT"
+if [[ "$MODE" == distributed ]]; then
+  echo "    Flower: http://$HOST:$FLOWER_PORT"
+  echo "$FLOWER_LOGIN"
+fi
 if [[ -z "${SMTP_URL:-}" ]]; then echo "    Mail: SMTP_URL is unset, mails are written to ${VAR_DIR:-var}/mail/*.eml"; fi
 echo "    Demo accounts: admin@demo.test / buyer@demo.test / supplier@demo.test, password demo1234"
 echo "    Press Ctrl-C to stop."

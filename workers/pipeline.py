@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from common.db import get_sessionmaker
 from common.events.payloads import notification_payload
@@ -161,28 +162,15 @@ def _handle_batch(event_ids: list[int]) -> list[Handled]:
                 run_side_work(session, event)
         contexts = Contexts.load(session, todo)
         handled = [Handled(e, build_notice(contexts, e), first_time[e.id]) for e in todo]
+        # Mail is decided on every recipient, before in-app muting: muting a
+        # type in the app does not stop its mail (CONTRACT section 4).
+        mails = mail_entries(handled)
         keep_in_app_recipients(session, handled)  # inbox (issue 12)
         changed_users = insert_notifications(session, handled)
-        # --- e-mail (issue 13): recorded with the notifications, sent after commit; never on a replay.
-        record_mails_batch(
-            session,
-            [
-                MailEntry(
-                    h.event, h.notice.title, h.notice.message, h.notice.link, frozenset(h.notice.recipients)
-                )
-                for h in handled
-                if h.notice is not None and h.first_time
-            ],
-        )
-        # --- end e-mail
+        record_mails_batch(session, mails)  # e-mail (issue 13): sent after commit
         bump_unread_versions(session, changed_users)
         load_rows(session, handled)
-        now = utcnow()
-        for event in todo:
-            event.state = DeliveryState.PROCESSED
-            event.processed_at = now
-            event.attempts += 1
-            event.error = None
+        mark_processed(session, todo)
         session.commit()
         emits = socket_messages(session, handled, contexts)
     except BaseException:
@@ -192,6 +180,31 @@ def _handle_batch(event_ids: list[int]) -> list[Handled]:
         session.close()
     publish(emits)
     return handled
+
+
+def mail_entries(handled: list[Handled]) -> list[MailEntry]:
+    """The mails of the batch's first-time events (a replay or redelivery never mails twice)."""
+    return [
+        MailEntry(h.event, h.notice.title, h.notice.message, h.notice.link, frozenset(h.notice.recipients))
+        for h in handled
+        if h.notice is not None and h.first_time
+    ]
+
+
+def mark_processed(session: Session, events: list[EventLog]) -> None:
+    """One UPDATE for the whole batch (not one per row at flush)."""
+    now = utcnow()
+    session.execute(
+        update(EventLog)
+        .where(EventLog.id.in_([e.id for e in events]))
+        .values(state=DeliveryState.PROCESSED, processed_at=now, attempts=EventLog.attempts + 1, error=None)
+        .execution_options(synchronize_session=False)
+    )
+    for event in events:
+        set_committed_value(event, "state", DeliveryState.PROCESSED)
+        set_committed_value(event, "processed_at", now)
+        set_committed_value(event, "attempts", event.attempts + 1)
+        set_committed_value(event, "error", None)
 
 
 def socket_messages(session: Session, handled: list[Handled], contexts: Contexts) -> list[Emit]:

@@ -5,7 +5,7 @@ each worker host) starts it at process start. emit_event wakes it after a
 commit; it also wakes on its own every RELAY_INTERVAL_SECONDS to send what an
 earlier attempt could not (the broker was down) and to sweep for redelivery.
 
-Batching: one pass claims up to BATCH rows and sends ONE task per event type
+Batching: one pass claims up to RELAY_BATCH rows and sends ONE task per event type
 carrying all their ids (a task per event type, so Flower still shows each).
 Under light load a batch is one event, so latency does not suffer; under load
 the worker handles many events in one transaction.
@@ -24,6 +24,7 @@ twice, which is harmless for the same reason, and must stay so.
 import logging
 import os
 import threading
+import time
 from collections import defaultdict
 from datetime import timedelta
 
@@ -37,10 +38,11 @@ from common.models import DeliveryState, EventLog, utcnow
 
 log = logging.getLogger(__name__)
 OPEN_STATES = (DeliveryState.PENDING, DeliveryState.QUEUED)
-BATCH = 500
 # A task carries at most this many ids: a large burst is spread over the pool
 # instead of one process holding one long transaction.
 TASK_IDS = 100
+# A pass that found events less than this long ago means a stream is arriving.
+BUSY_WINDOW = 0.05
 
 _wakeup = threading.Event()
 _start_lock = threading.Lock()
@@ -78,13 +80,21 @@ def start() -> None:
 
 
 def _run() -> None:
-    interval = get_settings().relay_interval_seconds
+    settings = get_settings()
+    last_busy = 0.0
     while True:
-        _wakeup.wait(timeout=interval)
+        woken = _wakeup.wait(timeout=settings.relay_interval_seconds)
+        if woken and time.monotonic() - last_busy < BUSY_WINDOW:
+            # Under load, linger a moment so one pass carries several events:
+            # one task and one transaction for many. Alone, an event goes at once.
+            time.sleep(settings.relay_linger_seconds)
         _wakeup.clear()
         try:
-            while relay_pending() == BATCH:
-                pass
+            claimed = relay_pending()
+            while claimed == settings.relay_batch:
+                claimed = relay_pending()
+            if claimed:
+                last_busy = time.monotonic()
         except Exception as exc:  # broker or database down: keep the rows, try again later
             log.warning("event relay could not send events: %s", exc)
 
@@ -97,21 +107,22 @@ def redeliver_delay(sends: int) -> timedelta:
 
 def _claim(session: Session) -> list[tuple[int, str, int]]:
     """PENDING rows first (oldest first), then QUEUED rows due for redelivery."""
+    batch = get_settings().relay_batch
     columns = (EventLog.id, EventLog.event_type, EventLog.sends)
     pending = session.execute(
         select(*columns)
         .where(EventLog.state == DeliveryState.PENDING)
         .order_by(EventLog.id)
-        .limit(BATCH)
+        .limit(batch)
         .with_for_update(skip_locked=True)
     ).all()
     rows = [tuple(r) for r in pending]
-    if len(rows) < BATCH:
+    if len(rows) < batch:
         due = session.execute(
             select(*columns)
             .where(EventLog.state == DeliveryState.QUEUED, EventLog.redeliver_at <= utcnow())
             .order_by(EventLog.redeliver_at)
-            .limit(BATCH - len(rows))
+            .limit(batch - len(rows))
             .with_for_update(skip_locked=True)
         ).all()
         if due:

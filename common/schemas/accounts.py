@@ -1,6 +1,6 @@
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from common.models import Role
 from common.schemas.base import InputModel, OutputModel
@@ -23,6 +23,7 @@ class UserOut(OutputModel):
     role: Role
     factory_id: int | None
     supplier_id: int | None
+    is_active: bool
 
 
 class TokenOut(OutputModel):
@@ -41,3 +42,17 @@ class UserCreate(InputModel):
     role: Role
     factory_id: int | None = None
     supplier_id: int | None = None
+
+
+class UserUpdate(InputModel):
+    """`PATCH /api/users/{id}`: the fields given change; a field left out stays."""
+
+    full_name: Name | None = None
+    is_active: bool | None = None
+
+    @model_validator(mode="after")
+    def _no_nulls(self) -> "UserUpdate":
+        for name in self.model_fields_set:
+            if getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be null; leave it out to keep it")
+        return self

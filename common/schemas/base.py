@@ -1,15 +1,43 @@
 from datetime import UTC, datetime
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict, model_validator
 
 T = TypeVar("T")
 
 
+def has_bad_text(value: Any) -> bool:
+    """True when a string anywhere in the value (keys included) holds a NUL or a lone surrogate.
+
+    PostgreSQL cannot store either (a NUL ends a C string, a lone surrogate is not
+    UTF-8), so they are refused at the door as 422, never left to fail as a 500.
+    """
+    if isinstance(value, str):
+        if "\x00" in value:
+            return True
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
+    if isinstance(value, dict):
+        return any(has_bad_text(k) or has_bad_text(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(has_bad_text(v) for v in value)
+    return False
+
+
 class InputModel(BaseModel):
-    """Request bodies: unknown fields are refused, never silently assigned."""
+    """Request bodies: unknown fields are refused, never silently assigned; text must be storable."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _storable_text(cls, data: Any) -> Any:
+        if has_bad_text(data):
+            raise ValueError("Text must not contain NUL characters or unpaired surrogates")
+        return data
 
 
 class OutputModel(BaseModel):

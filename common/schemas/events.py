@@ -1,17 +1,29 @@
 from datetime import datetime
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from common.events.types import EntityType, EventType
 from common.schemas.base import InputModel, OutputModel
+from common.services.metadata import check_manual_metadata
 
 
 class EventCreate(InputModel):
     event_type: EventType
     entity_type: EntityType
     entity_id: int = Field(gt=0)
-    metadata: dict[str, Any] = Field(default_factory=dict)
+    metadata: dict[str, Any] = Field(
+        default_factory=dict,
+        description=(
+            "At most 16 KB. Optional typed keys: `eta`, `delivered_at`, `needed_by` (ISO 8601 times), "
+            "`reason`, `carrier`, `tracking_ref` (strings of at most 500 characters); other keys are kept."
+        ),
+    )
+
+    @field_validator("metadata")
+    @classmethod
+    def _known_keys_typed(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return check_manual_metadata(value)
 
 
 class EventAccepted(OutputModel):

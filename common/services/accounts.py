@@ -4,6 +4,7 @@ from sqlalchemy.orm import Session
 from common.models import Factory, Role, Supplier, User
 from common.security import burn_password_check, hash_password, verify_password
 from common.services.errors import Conflict, Invalid, NotFound, Unauthorized
+from common.services.pagination import PageData, paginate
 
 BAD_CREDENTIALS = "Incorrect email or password"
 
@@ -69,3 +70,26 @@ def _check_affiliation(session: Session, role: Role, factory_id: int | None, sup
         raise Invalid("Only buyers belong to a factory")
     if role != Role.SUPPLIER and supplier_id is not None:
         raise Invalid("Only suppliers belong to a supplier company")
+
+
+def list_users(session: Session, *, limit: int, offset: int) -> PageData[User]:
+    return paginate(session, select(User).order_by(User.id), limit=limit, offset=offset)
+
+
+def update_user(
+    session: Session, admin: User, user_id: int, *, full_name: str | None, is_active: bool | None
+) -> User:
+    """Renames or (de)activates a user. A deactivated user's tokens stop working at once
+    (every request and socket connect reads is_active); its open sockets are closed by
+    each gateway's socket watch; the pipeline never picks it as a recipient."""
+    user = session.get(User, user_id, with_for_update=True)
+    if user is None:
+        raise NotFound(f"No user with id {user_id}")
+    if is_active is False and user.id == admin.id:
+        raise Conflict("You cannot deactivate your own account")
+    if full_name is not None:
+        user.full_name = full_name.strip()
+    if is_active is not None:
+        user.is_active = is_active
+    session.flush()
+    return user

@@ -1,5 +1,7 @@
 """The ids an event carries in its metadata, so every listener knows what it is about."""
 
+import json
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -44,3 +46,33 @@ def entity_ids(session: Session, entity_type: EntityType, entity_id: int) -> dic
         if session.get(model[entity_type], entity_id) is not None:
             return {f"{entity_type.value}_id": entity_id}
     raise NotFound(f"No {entity_type.value} with id {entity_id}")
+
+
+# A manual event's metadata (CONTRACT section 4): at most 16 KB; the keys the
+# server reads are optional but typed when given; other keys are kept as they are.
+MAX_METADATA_BYTES = 16 * 1024
+TIME_KEYS = ("eta", "delivered_at", "needed_by")
+TEXT_KEYS = ("reason", "carrier", "tracking_ref")
+MAX_TEXT_CHARS = 500
+
+
+def check_manual_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
+    """Returns the metadata unchanged, or raises ValueError saying what is wrong (a 422)."""
+    size = len(json.dumps(metadata, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "replace"))
+    if size > MAX_METADATA_BYTES:
+        raise ValueError(f"metadata is {size} bytes; at most {MAX_METADATA_BYTES} are accepted")
+    for key in TIME_KEYS:
+        if key in metadata:
+            value = metadata[key]
+            try:
+                if not isinstance(value, str):
+                    raise TypeError
+                datetime.fromisoformat(value)
+            except (TypeError, ValueError):
+                raise ValueError(f"metadata.{key} must be an ISO 8601 time") from None
+    for key in TEXT_KEYS:
+        if key in metadata:
+            value = metadata[key]
+            if not isinstance(value, str) or len(value) > MAX_TEXT_CHARS:
+                raise ValueError(f"metadata.{key} must be a string of at most {MAX_TEXT_CHARS} characters")
+    return metadata

@@ -1,43 +1,50 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, Depends, Request
 from fastapi.security import OAuth2PasswordRequestForm
+from sqlalchemy.orm import Session
 
-from common.schemas.accounts import LoginOut, LoginRequest, TokenOut, UserCreate, UserOut
+from common.models import User
+from common.schemas.accounts import LoginOut, LoginRequest, TokenOut, UserOut
 from common.security import create_access_token
 from common.services import accounts
-from gateway.deps import AdminUser, CurrentUser, SessionDep
+from common.services.errors import Unauthorized
+from gateway.deps import CurrentUser, SessionDep
+from gateway.errors import THROTTLED, UNAUTHORIZED
+from gateway.throttle import client_address, login_throttle
 
-router = APIRouter(tags=["auth"])
+router = APIRouter(prefix="/auth", tags=["auth"])
 
 
-@router.post("/auth/login", response_model=LoginOut)
-def login(body: LoginRequest, session: SessionDep) -> LoginOut:
-    user = accounts.authenticate(session, email=body.email, password=body.password)
+def _authenticate(session: Session, request: Request, email: str, password: str) -> User:
+    """Checks the password under the login throttle: failures count, past the limit 429."""
+    throttle = login_throttle()
+    address = client_address(request)
+    throttle.check(email, address)
+    try:
+        return accounts.authenticate(session, email=email, password=password)
+    except Unauthorized:
+        throttle.failed(email, address)
+        raise
+
+
+@router.post("/login", response_model=LoginOut, responses=THROTTLED)
+def login(body: LoginRequest, request: Request, session: SessionDep) -> LoginOut:
+    user = _authenticate(session, request, body.email, body.password)
     token = create_access_token(user.id, user.role)
     return LoginOut(access_token=token, user=UserOut.model_validate(user))
 
 
-@router.post("/auth/token", response_model=TokenOut, summary="OAuth2 password login (Swagger)")
-def token(form: Annotated[OAuth2PasswordRequestForm, Depends()], session: SessionDep) -> TokenOut:
-    user = accounts.authenticate(session, email=form.username, password=form.password)
+@router.post(
+    "/token", response_model=TokenOut, summary="OAuth2 password login (Swagger)", responses=THROTTLED
+)
+def token(
+    form: Annotated[OAuth2PasswordRequestForm, Depends()], request: Request, session: SessionDep
+) -> TokenOut:
+    user = _authenticate(session, request, form.username, form.password)
     return TokenOut(access_token=create_access_token(user.id, user.role))
 
 
-@router.get("/auth/me", response_model=UserOut)
+@router.get("/me", response_model=UserOut, responses=UNAUTHORIZED)
 def me(user: CurrentUser) -> UserOut:
-    return UserOut.model_validate(user)
-
-
-@router.post("/users/", response_model=UserOut, status_code=status.HTTP_201_CREATED)
-def create_user(body: UserCreate, session: SessionDep, _admin: AdminUser) -> UserOut:
-    user = accounts.create_user(
-        session,
-        email=str(body.email),
-        password=body.password,
-        full_name=body.full_name,
-        role=body.role,
-        factory_id=body.factory_id,
-        supplier_id=body.supplier_id,
-    )
     return UserOut.model_validate(user)

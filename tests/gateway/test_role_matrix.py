@@ -15,6 +15,8 @@ RULES: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/health"): {"public"},
     ("GET", "/api/auth/me"): {"any"},
     ("POST", "/api/users/"): {"admin"},
+    ("GET", "/api/users/"): {"admin"},
+    ("PATCH", "/api/users/{user_id}"): {"admin"},
     ("GET", "/api/factories/"): {"any"},
     ("POST", "/api/factories/"): {"admin"},
     ("GET", "/api/suppliers/"): {"any"},

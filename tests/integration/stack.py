@@ -82,6 +82,7 @@ def start_gateway(name: str, port: int, env: dict[str, str]) -> Process:
             str(port),
             "--ws-per-message-deflate",
             "false",
+            "--no-proxy-headers",  # the app applies TRUSTED_PROXIES itself (gateway/throttle.py)
             "--log-level",
             "warning",
         ],
