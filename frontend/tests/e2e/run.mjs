@@ -186,6 +186,15 @@ async function test(name, fn) {
   }
 }
 
+// Console errors a person would never see but that mean something broke (a CSP refusal, say).
+const consoleErrors = [];
+function watchConsole(page, who) {
+  page.on("console", (msg) => {
+    if (msg.type() === "error" && /Content Security Policy|Refused to/i.test(msg.text())) consoleErrors.push(`${who}: ${msg.text()}`);
+  });
+  page.on("pageerror", (error) => consoleErrors.push(`${who}: ${error.message}`));
+}
+
 const eventRow = (page, id) => page.getByRole("table", { name: "Event log" }).locator(`tr[data-event-id="${id}"]`);
 async function waitRowState(page, id, state, timeout = 20000) {
   await page.locator(`table[aria-label="Event log"] tr[data-event-id="${id}"][data-state="${state}"]`).waitFor({ timeout });
@@ -205,6 +214,7 @@ async function suite(browser, vp, tokens, parts) {
   const admin = await adminContext.newPage();
   let buyerTab2;
   let orderId;
+  for (const [page, who] of [[guest, "guest"], [buyer, "buyer"], [supplier, "supplier"], [admin, "admin"]]) watchConsole(page, who);
 
   await t("the sign-in page", async () => {
     await guest.goto(`${BASE}/login`);
@@ -217,6 +227,7 @@ async function suite(browser, vp, tokens, parts) {
     await signIn(supplier, "supplier@demo.test", "/orders");
     await signIn(admin, "admin@demo.test", "/admin");
     buyerTab2 = await buyerContext.newPage();
+    watchConsole(buyerTab2, "buyer, second tab");
     await buyerTab2.goto(`${BASE}/orders`);
     for (const page of [buyer, supplier, buyerTab2]) await bell(page).waitFor();
     await admin.getByRole("region", { name: "Live activity" }).waitFor();
@@ -457,6 +468,11 @@ async function suite(browser, vp, tokens, parts) {
   });
 
   await checkSettingsAndReplay(t, vp, { buyer, admin, tokens, orderId });
+
+  await t("no page threw or was refused by the Content-Security-Policy", async () => {
+    const seen = consoleErrors.splice(0);
+    assert(seen.length === 0, `console:\n          ${seen.join("\n          ")}`);
+  });
 
   for (const context of [buyerContext, supplierContext, adminContext, guest.context()]) await context.close();
 }
