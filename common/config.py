@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     # gateway's relay): it costs the gateway CPU per task and Flower needs only
     # the workers' events to show every task. On for a full timeline in Flower.
     celery_sent_events: bool = False
+    # Test each pooled connection before use (a round trip per checkout); off,
+    # a connection broken by a database restart fails one request (503) instead.
+    db_pre_ping: bool = True
     # The name the Socket.IO channel starts with (env SOCKETIO_CHANNEL); see socketio_channel.
     socketio_channel_name: str = Field(
         "partpulse", validation_alias=AliasChoices("SOCKETIO_CHANNEL", "socketio_channel_name")
