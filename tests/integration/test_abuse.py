@@ -19,9 +19,7 @@ ADMIN, BUYER = "admin@demo.test", "buyer@demo.test"
 def _token(sub: str, role: str, seconds: float) -> str:
     now = datetime.now(UTC)
     return jwt.encode(
-        {"sub": sub, "role": role, "iat": now, "exp": now + timedelta(seconds=seconds)},
-        TEST_JWT_SECRET,
-        "HS256",
+        {"sub": sub, "role": role, "iat": now, "exp": now + timedelta(seconds=seconds)}, TEST_JWT_SECRET, "HS256"
     )
 
 
@@ -67,8 +65,7 @@ def test_client_sent_connect_changes_nothing(live: Stack) -> None:
         # It did not join the admin's rooms either: an event fired now reaches admins only.
         with live.api(ADMIN) as api:
             fired = api.post(
-                "/api/events/",
-                json={"event_type": "LOW_STOCK_ALERT", "entity_type": "inventory", "entity_id": 1},
+                "/api/events/", json={"event_type": "LOW_STOCK_ALERT", "entity_type": "inventory", "entity_id": 1}
             )
             assert fired.status_code == 202
         admin = Listener(live.url, admin_token, name="admin")
@@ -104,12 +101,7 @@ def test_deactivation_disconnects_every_socket_on_every_gateway(live: Stack) -> 
         assert elapsed < 5, f"sockets closed {elapsed:.1f}s after the PATCH"
         assert bystander.sio.connected
         # Its token is refused everywhere now, on HTTP and at connect.
-        assert (
-            httpx.get(
-                f"{other_url}/api/auth/me", headers={"Authorization": f"Bearer {buyer_token}"}
-            ).status_code
-            == 401
-        )
+        assert httpx.get(f"{other_url}/api/auth/me", headers={"Authorization": f"Bearer {buyer_token}"}).status_code == 401
         with pytest.raises(socketio.exceptions.ConnectionError):
             Listener(other_url, buyer_token)
     finally:
@@ -122,23 +114,12 @@ def test_deactivation_disconnects_every_socket_on_every_gateway(live: Stack) -> 
 def test_database_down_is_503_and_a_refused_socket(clean_db: None) -> None:
     dead = free_port()  # nothing listens here
     port = free_port()
-    env = process_env(
-        DATABASE_URL=f"postgresql+psycopg2://postgres@127.0.0.1:{dead}/nothing", EVENT_RELAY="0"
-    )
+    env = process_env(DATABASE_URL=f"postgresql+psycopg2://postgres@127.0.0.1:{dead}/nothing", EVENT_RELAY="0")
     gateway = Process(
         "gateway-no-database",
         [
-            ".venv/bin/python",
-            "-m",
-            "uvicorn",
-            "gateway.main:app",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--no-proxy-headers",
-            "--log-level",
-            "warning",
+            ".venv/bin/python", "-m", "uvicorn", "gateway.main:app", "--host", "127.0.0.1",
+            "--port", str(port), "--no-proxy-headers", "--log-level", "warning",
         ],
         env,
     )

@@ -23,17 +23,9 @@ def _ensure_chromium() -> None:
 def _render(url: str, tmp_path: Path) -> tuple[str, str]:
     result = subprocess.run(
         [
-            str(CHROMIUM),
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            f"--user-data-dir={tmp_path / 'profile'}",
-            "--enable-logging=stderr",
-            "--v=0",
-            "--virtual-time-budget=10000",
-            "--dump-dom",
-            url,
+            str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+            f"--user-data-dir={tmp_path / 'profile'}", "--enable-logging=stderr", "--v=0",
+            "--virtual-time-budget=10000", "--dump-dom", url,
         ],
         capture_output=True,
         text=True,
@@ -57,7 +49,5 @@ def test_redoc_renders_under_the_csp(stack: Stack, tmp_path: Path) -> None:
     dom, log = _render(f"{stack.url}/redoc", tmp_path)
     assert "api-info" in dom and "PartPulse" in dom, dom[:2000]
     # ReDoc's own "powered by" logo points at its CDN; the CSP keeps the page offline.
-    refused = [
-        line for line in log.splitlines() if "Content Security Policy" in line and "logo-mini" not in line
-    ]
+    refused = [line for line in log.splitlines() if "Content Security Policy" in line and "logo-mini" not in line]
     assert not refused, refused

@@ -13,17 +13,7 @@ def _start_flower(name: str, env: dict[str, str], *extra: str) -> tuple[Process,
     port = free_port()
     flower = Process(
         name,
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "workers",
-            "flower",
-            f"--port={port}",
-            "--address=127.0.0.1",
-            *extra,
-        ],
+        [sys.executable, "-m", "celery", "-A", "workers", "flower", f"--port={port}", "--address=127.0.0.1", *extra],
         env,
     )
     url = f"http://127.0.0.1:{port}"
@@ -32,16 +22,7 @@ def _start_flower(name: str, env: dict[str, str], *extra: str) -> tuple[Process,
 
 
 def _assert_guarded(url: str, user: str, password: str) -> None:
-    for path in (
-        "/",
-        "/api/tasks",
-        "/api/workers",
-        "/tasks",
-        "/metrics",
-        "/healthcheck",
-        "/workers",
-        "/broker",
-    ):
+    for path in ("/", "/api/tasks", "/api/workers", "/tasks", "/metrics", "/healthcheck", "/workers", "/broker"):
         anonymous = httpx.get(f"{url}{path}", timeout=10)
         assert anonymous.status_code == 401, (path, anonymous.status_code)
         wrong = httpx.get(f"{url}{path}", auth=(user, password + "x"), timeout=10)
@@ -63,14 +44,10 @@ def test_flower_without_a_setting_generates_credentials_once(tmp_path: Path) -> 
     env.pop("FLOWER_BASIC_AUTH", None)
     from subprocess import run
 
-    first = run(
-        [sys.executable, "-m", "common.flower_auth"], env=env, capture_output=True, text=True, check=True
-    )
+    first = run([sys.executable, "-m", "common.flower_auth"], env=env, capture_output=True, text=True, check=True)
     stored = (tmp_path / "flower_basic_auth").read_text().strip()
     assert stored in first.stdout  # printed the time it was made...
-    again = run(
-        [sys.executable, "-m", "common.flower_auth"], env=env, capture_output=True, text=True, check=True
-    )
+    again = run([sys.executable, "-m", "common.flower_auth"], env=env, capture_output=True, text=True, check=True)
     assert stored not in again.stdout  # ...and never again
     assert (tmp_path / "flower_basic_auth").stat().st_mode & 0o077 == 0
     user, _, password = stored.partition(":")

@@ -53,9 +53,7 @@ class OpsStack:
 
     def api(self, email: str, gateway: int = 0) -> httpx.Client:
         return httpx.Client(
-            base_url=self.gateways[gateway],
-            headers={"Authorization": f"Bearer {self.token(email)}"},
-            timeout=10,
+            base_url=self.gateways[gateway], headers={"Authorization": f"Bearer {self.token(email)}"}, timeout=10
         )
 
     def event(self, event_id: int) -> EventLog:
@@ -67,9 +65,7 @@ class OpsStack:
     def notifications_of(self, event_id: int) -> int:
         with Session(self.engine) as session:
             return int(
-                session.scalar(
-                    select(func.count()).select_from(Notification).where(Notification.event_id == event_id)
-                )
+                session.scalar(select(func.count()).select_from(Notification).where(Notification.event_id == event_id))
                 or 0
             )
 
@@ -95,19 +91,8 @@ def ops(database: str) -> Iterator[OpsStack]:
     # must never take this stack's tasks, nor this relay send another's events.
     redis_port = free_port()
     subprocess.run(
-        [
-            "redis-server",
-            "--daemonize",
-            "yes",
-            "--bind",
-            "127.0.0.1",
-            "--port",
-            str(redis_port),
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ],
+        ["redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "--port", str(redis_port),
+         "--save", "", "--appendonly", "no"],
         check=True,
         capture_output=True,
     )
@@ -201,15 +186,12 @@ def test_two_gateways_two_workers_clients_on_both_receive_everything(ops: OpsSta
             for oid in orders:
                 if who == ADMIN:
                     listener.wait_for(
-                        "system_event",
-                        lambda d, oid=oid: d["event_type"] == "ORDER_PLACED" and d["entity_id"] == oid,
+                        "system_event", lambda d, oid=oid: d["event_type"] == "ORDER_PLACED" and d["entity_id"] == oid
                     )
                 else:
                     listener.wait_for(
                         "notification",
-                        lambda d, oid=oid: (
-                            d["event_type"] == "SUPPLIER_MATCHED" and d["metadata"]["order_id"] == oid
-                        ),
+                        lambda d, oid=oid: d["event_type"] == "SUPPLIER_MATCHED" and d["metadata"]["order_id"] == oid,
                     )
             for event_id, oid in zip(events, orders, strict=True):
                 if who == ADMIN:
@@ -217,11 +199,8 @@ def test_two_gateways_two_workers_clients_on_both_receive_everything(ops: OpsSta
                 else:
                     listener.wait_for(
                         "notification",
-                        lambda d, oid=oid: (
-                            d["event_type"] == "ORDER_DISPATCHED" and d["metadata"]["order_id"] == oid
-                        ),
+                        lambda d, oid=oid: d["event_type"] == "ORDER_DISPATCHED" and d["metadata"]["order_id"] == oid,
                     )
-
         # Every event handled is one JSON line in the log of the worker that handled it.
         # (Written after the commit and the publish: wait for it.)
         def logged_lines() -> dict[int, dict]:
@@ -260,10 +239,8 @@ def test_replay_writes_no_duplicates_and_repeats_no_side_work(ops: OpsStack) -> 
                 "replayed event handled",
             )
             # Its socket message goes out again (clients dedupe by id); the row is not written twice.
-            note = buyer.wait_for(
-                "notification",
-                lambda d: d["metadata"].get("order_id") == order_id and d["event_type"] == "ORDER_DELIVERED",
-            )
+            note = buyer.wait_for("notification", lambda d: d["metadata"].get("order_id") == order_id
+                                  and d["event_type"] == "ORDER_DELIVERED")
             assert ops.notifications_of(delivered) == rows_before
             assert supplier_score(ops) == score, "the reliability score moved twice"
             # Admins on any gateway follow the row: PENDING when replayed, then PROCESSED again.
@@ -273,9 +250,7 @@ def test_replay_writes_no_duplicates_and_repeats_no_side_work(ops: OpsStack) -> 
                 lambda d: d["event_id"] == delivered and d["state"] == "PROCESSED" and d["attempts"] >= 2,
             )
             assert again.processed_at is not None and note["id"] > 0
-            listed = api.get(
-                "/api/events/", params={"event_type": "ORDER_DELIVERED", "state": "PROCESSED"}
-            ).json()
+            listed = api.get("/api/events/", params={"event_type": "ORDER_DELIVERED", "state": "PROCESSED"}).json()
             item = next(i for i in listed["items"] if i["id"] == delivered)
             assert item["attempts"] == again.attempts and item["error"] is None and item["processed_at"]
         finally:
@@ -288,13 +263,9 @@ def test_failed_event_replayed_is_processed(ops: OpsStack) -> None:
     # An event that gave up: recorded FAILED with its error and no notification rows.
     with Session(ops.engine) as session:
         row = EventLog(
-            event_type="ORDER_DISPATCHED",
-            entity_type="order",
-            entity_id=order_id,
+            event_type="ORDER_DISPATCHED", entity_type="order", entity_id=order_id,
             event_metadata={"order_id": order_id, "factory_id": 1},
-            state=DeliveryState.FAILED,
-            attempts=6,
-            error="OperationalError: the database blinked",
+            state=DeliveryState.FAILED, attempts=6, error="OperationalError: the database blinked",
         )
         session.add(row)
         session.commit()
@@ -320,12 +291,8 @@ def test_gateway_metrics_need_a_token_and_move_after_an_event(ops: OpsStack) -> 
     listener = Listener(url, ops.token(ADMIN), name="admin")
     try:
         before = scrape(url)
-        for name in (
-            "partpulse_events_total",
-            "partpulse_outbox_pending",
-            "partpulse_delivery_seconds_count",
-            "partpulse_sockets_connected",
-        ):
+        for name in ("partpulse_events_total", "partpulse_outbox_pending", "partpulse_delivery_seconds_count",
+                     "partpulse_sockets_connected"):
             assert f"\n{name}" in before or before.startswith(name) or f"{name}{{" in before, name
         for queue in ("notifications", "matching", "scoring"):
             assert f'partpulse_queue_depth{{queue="{queue}"}}' in before
@@ -337,14 +304,11 @@ def test_gateway_metrics_need_a_token_and_move_after_an_event(ops: OpsStack) -> 
         processed = {"event_type": "ORDER_DISPATCHED", "state": "PROCESSED"}
         # The database counts are read at scrape time (shared for a second between scrapes).
         after = wait_until(
-            lambda: (
-                (text := scrape(url))
-                and sample(text, "partpulse_delivery_seconds_count")
-                > sample(before, "partpulse_delivery_seconds_count")
-                and sample(text, "partpulse_events_total", **processed)
-                == sample(before, "partpulse_events_total", **processed) + 1
-                and text
-            ),
+            lambda: (text := scrape(url))
+            and sample(text, "partpulse_delivery_seconds_count") > sample(before, "partpulse_delivery_seconds_count")
+            and sample(text, "partpulse_events_total", **processed)
+            == sample(before, "partpulse_events_total", **processed) + 1
+            and text,
             10,
             "the delivery histogram and the event counts to move",
         )
@@ -368,9 +332,7 @@ def test_worker_hosts_serve_their_pools_metrics(ops: OpsStack) -> None:
         return result
 
     order_ids = [place_order(ops) for _ in range(3)]
-    events = [
-        fire(ops, "ORDER_CONFIRMED" if n % 2 else "ETA_UPDATED", oid) for n, oid in enumerate(order_ids * 2)
-    ]
+    events = [fire(ops, "ORDER_CONFIRMED" if n % 2 else "ETA_UPDATED", oid) for n, oid in enumerate(order_ids * 2)]
     for event_id in events:
         ops.wait_processed(event_id)
 
@@ -400,11 +362,8 @@ def test_worker_hosts_serve_their_pools_metrics(ops: OpsStack) -> None:
 def test_health_reports_workers_and_outbox_age(ops: OpsStack) -> None:
     """Runs last in this module: it stops the workers."""
     url = ops.gateways[0]
-    healthy = wait_until(
-        lambda: (b := httpx.get(f"{url}/api/health", timeout=10).json())["workers"] == 2 and b,
-        15,
-        "both workers to answer",
-    )
+    healthy = wait_until(lambda: (b := httpx.get(f"{url}/api/health", timeout=10).json())["workers"] == 2 and b,
+                         15, "both workers to answer")
     assert healthy["status"] == "ok" and healthy["database"] == "ok" and healthy["broker"] == "ok"
     assert healthy["outbox_pending"] == 0 and healthy["oldest_pending_seconds"] == 0
 
@@ -412,11 +371,7 @@ def test_health_reports_workers_and_outbox_age(ops: OpsStack) -> None:
         process.stop()
     place_order(ops)
     first = wait_until(
-        lambda: (
-            (b := httpx.get(f"{url}/api/health", timeout=10).json())["workers"] == 0
-            and b["outbox_pending"]
-            and b
-        ),
+        lambda: (b := httpx.get(f"{url}/api/health", timeout=10).json())["workers"] == 0 and b["outbox_pending"] and b,
         20,
         "health to see no worker and a pending event",
     )
@@ -430,11 +385,8 @@ def test_health_reports_workers_and_outbox_age(ops: OpsStack) -> None:
 
     ops.start_worker("ops-worker-1")
     recovered = wait_until(
-        lambda: (
-            (b := httpx.get(f"{url}/api/health", timeout=10).json())["outbox_pending"] == 0
-            and b["workers"] == 1
-            and b
-        ),
+        lambda: (b := httpx.get(f"{url}/api/health", timeout=10).json())["outbox_pending"] == 0
+        and b["workers"] == 1 and b,
         45,
         "the outbox to drain once a worker is back",
     )
