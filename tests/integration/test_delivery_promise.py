@@ -29,7 +29,7 @@ from typing import Any
 import httpx
 import pytest
 import redis
-from sqlalchemy import Engine, create_engine, func, select
+from sqlalchemy import Engine, create_engine, func, select, text
 from sqlalchemy.orm import Session
 
 from common.models import DeliveryState, EventLog, InventoryItem, Notification, Order, OrderStatusChange, User
@@ -168,6 +168,15 @@ class Delivery:
                 )
                 or 0
             )
+
+    def waiting_on(self, fragment: str) -> int:
+        """Sessions of this database waiting for a lock in a statement like `fragment`."""
+        with self.session() as session:
+            query = (
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock' AND query ILIKE :q"
+            )
+            return int(session.execute(text(query), {"q": f"%{fragment}%"}).scalar() or 0)
 
     def newest(self, column: Any) -> int:
         with self.session() as session:
@@ -461,6 +470,65 @@ def test_a_cut_gateway_replays_an_old_event_to_a_connected_client(delivery: Deli
             d.reconnect_gateways()
             buyer.close()
             d.start_worker()
+
+
+def test_a_worker_killed_between_its_commit_and_its_publish_publishes_again(delivery: Delivery) -> None:
+    d = delivery
+    d.start_worker()
+    buyer_id = d.user_id(BUYER)
+    order_id, _ = d.matched_order()
+    wait_processed(d, 0, 30)
+    buyer = d.listen(BUYER)
+    table_lock = d.session()
+    locking = threading.Thread(
+        target=lambda: table_lock.execute(text("LOCK TABLE notifications IN ACCESS EXCLUSIVE MODE")),
+        daemon=True,
+    )
+    try:
+        with d.session() as row_lock:
+            # 1. The worker's transaction waits on the buyer's row (the foreign key
+            #    of its notification row), holding its lock on the notifications table.
+            row_lock.execute(select(User.id).where(User.id == buyer_id).with_for_update())
+            with d.api(ADMIN) as api:
+                event_id = fire(api, "ORDER_DISPATCHED", "order", order_id)
+            wait_until(lambda: d.waiting_on("INSERT INTO notifications"), 30, "the worker to wait on the row")
+            # 2. A table lock queues behind that transaction. PostgreSQL lets the
+            #    transaction's own later statements on the table go first (it holds a
+            #    conflicting lock), so it commits; then the lock is granted, and the
+            #    worker's first read after its commit (the unread counts) waits on it:
+            #    committed, not published.
+            locking.start()
+            wait_until(lambda: d.waiting_on("LOCK TABLE notifications"), 30, "the table lock to queue")
+            row_lock.rollback()
+        wait_until(lambda: d.event(event_id).processed_at is not None, 30, "the worker's commit")
+        wait_until(lambda: d.waiting_on("unread_version"), 30, "the worker to wait after its commit")
+        # 3. Killed between its commit and its publish.
+        assert d.worker is not None
+        for pid in worker_children(d.worker.proc.pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        locking.join(10)
+        table_lock.rollback()
+        # The killed task is handed over again (acks_late, reject on worker lost):
+        # the event is not done until its messages are out, so they go out now.
+        note = buyer.wait_for(
+            "notification",
+            lambda n: n["event_type"] == "ORDER_DISPATCHED" and n["metadata"]["order_id"] == order_id,
+            timeout=60,
+        )
+        wait_until(lambda: d.event(event_id).state == DeliveryState.PROCESSED, 30, "the event PROCESSED")
+        assert d.rows_per_user(event_id) == {buyer_id: 1}
+        with d.session() as session:
+            assert note["id"] == session.scalar(
+                select(Notification.id).where(Notification.event_id == event_id)
+            )
+        wait_quiet([buyer])
+        with d.api(BUYER) as api:
+            assert kept_count(buyer)["count"] == rest_count(api)
+    finally:
+        table_lock.rollback()
+        table_lock.close()
+        buyer.close()
 
 
 def test_racing_read_all_leaves_every_socket_on_the_true_count(delivery: Delivery) -> None:
