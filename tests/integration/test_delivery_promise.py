@@ -434,7 +434,7 @@ def test_a_cut_gateway_replays_an_old_event_to_a_connected_client(delivery: Deli
             d.start_worker()
             # Published while the gateway is cut off (it cannot subscribe again yet).
             assert watch.seen.wait(90), "the worker never published the notification"
-            assert d.event(dispatched.id).state == DeliveryState.PROCESSED
+            wait_until(lambda: d.event(dispatched.id).state == DeliveryState.PROCESSED, 30, "PROCESSED")
             time.sleep(1)
             assert d.gateway_subscriptions() == 0
             assert not [n for n in buyer.of("notification") if n["event_type"] == "ORDER_DISPATCHED"]
