@@ -187,8 +187,10 @@ def _handle_batch(event_ids: list[int]) -> list[Handled]:
         raise
     finally:
         session.close()
+    # event_state PROCESSED goes out once the events are (the admins' log may refetch on it).
+    states = [e for e in emits if e.event == "event_state"]
     try:
-        publish(emits)
+        publish([e for e in emits if e.event != "event_state"])
     except Exception:
         # Left open: the relay's redelivery sweep hands them over again, and that
         # handling publishes. (Redis down also cut the gateways off: their catch-up
@@ -198,6 +200,10 @@ def _handle_batch(event_ids: list[int]) -> list[Handled]:
         )
         return handled
     mark_published(todo, now)
+    try:
+        publish(states)
+    except Exception:
+        log.warning("event_state of %d event(s) not published", len(todo), exc_info=True)
     return handled
 
 
@@ -213,8 +219,8 @@ def mail_entries(handled: list[Handled]) -> list[MailEntry]:
 def mark_handled(session: Session, events: list[EventLog]) -> datetime:
     """One UPDATE for the whole batch (not one per row at flush); the state stays open.
 
-    The objects already say PROCESSED, as the `event_state` message does: that is
-    what the events are once mark_published has run after the publish.
+    The objects already say PROCESSED, for the `event_state` message, which goes
+    out after mark_published.
     """
     now = utcnow()
     session.execute(
