@@ -44,7 +44,7 @@ task_time_limit = 120
 task_soft_time_limit = 100
 task_track_started = True
 worker_send_task_events = True
-task_send_sent_event = True
+task_send_sent_event = _settings.celery_sent_events
 broker_connection_retry_on_startup = True
 worker_hijack_root_logger = False
 

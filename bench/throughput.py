@@ -18,6 +18,8 @@ gateway, workers, Flower) on a fresh database of its own and Redis db 9, then:
 
     make bench                                   # everything
     .venv/bin/python bench/throughput.py --rates 150 300 --seconds 10 --no-sweep --no-burst
+    .venv/bin/python bench/throughput.py --no-sweep --no-burst --variants shipped \\
+        no-batching:RELAY_BATCH=1,RELAY_LINGER_SECONDS=0   # levers side by side
 """
 
 from __future__ import annotations
@@ -58,7 +60,7 @@ def free_port() -> int:
 class Stack:
     """scripts/run.sh in distributed mode, in a session of its own so its processes can be found."""
 
-    def __init__(self, workers: int | None = None) -> None:
+    def __init__(self, extra_env: dict[str, str] | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.database_url = f"{PG_BASE}/{DB_NAME}"
@@ -72,6 +74,7 @@ class Stack:
             "FLOWER_BASIC_AUTH": "bench:bench-password",
             "WORKER_METRICS_PORT": str(free_port()),
             "VAR_DIR": str(ROOT / "var" / "bench"),
+            **(extra_env or {}),
         }
         self.log_path = ROOT / "var" / "bench" / "stack.log"
         self.proc: subprocess.Popen[bytes] | None = None
@@ -413,20 +416,26 @@ def print_cpu(result: RunResult) -> None:
     print(f"    CPU ms per delivered event at {result.rate:.0f}/s: {parts}")
 
 
-async def main_async(args: argparse.Namespace) -> None:
-    stack = Stack()
+def parse_variant(text: str) -> tuple[str, dict[str, str]]:
+    """`name:VAR=value,VAR=value` -> (name, env); a bare name is the stack as shipped."""
+    name, _, assignments = text.partition(":")
+    env = dict(pair.split("=", 1) for pair in assignments.split(",") if pair)
+    return name, env
+
+
+async def run_variant(name: str, env: dict[str, str], args: argparse.Namespace, first: bool) -> None:
+    stack = Stack(env)
     stack.start()
     try:
-        print(f"Stack: {stack.url} (scripts/run.sh, distributed; log {stack.log_path})\n")
-        # Warm up: first tasks in fresh worker processes are slow.
-        await open_loop_run(stack, 50, 2)
+        print(f"\n### {name} {env or '(as shipped)'}: {stack.url} (scripts/run.sh, distributed)\n")
+        await open_loop_run(stack, 50, 2)  # warm-up: first tasks in fresh worker processes are slow
         print(HEADER)
         for rate in args.rates:
             result = await open_loop_run(stack, rate, args.seconds)
             print(result.row(), flush=True)
             if args.cpu_detail:
                 print_cpu(result)
-        if args.sweep:
+        if first and args.sweep:
             best = 0.0
             for rate in args.sweep_rates:
                 result = await open_loop_run(stack, rate, args.seconds)
@@ -435,13 +444,17 @@ async def main_async(args: argparse.Namespace) -> None:
                     best = rate
                 else:
                     break
-            print(
-                f"\nSweep: the highest offered rate with p99 <= 100 ms and nothing lost: {best:.0f} events/s"
-            )
-        if args.burst:
+            print(f"\nSweep: the highest offered rate with p99 <= 100 ms, nothing lost: {best:.0f} events/s")
+        if first and args.burst:
             print(await burst(stack))
     finally:
         stack.stop()
+
+
+async def main_async(args: argparse.Namespace) -> None:
+    variants = [parse_variant(v) for v in args.variants] or [("shipped", {})]
+    for index, (name, env) in enumerate(variants):
+        await run_variant(name, env, args, first=index == 0)
 
 
 def main() -> None:
@@ -456,6 +469,13 @@ def main() -> None:
     )
     parser.add_argument("--burst", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--cpu-detail", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument(
+        "--variants",
+        nargs="*",
+        default=[],
+        help="stacks to compare one after another, each `name:VAR=value,...` (the first also gets "
+        "the sweep and the burst), e.g. shipped no-batching:RELAY_BATCH=1,RELAY_LINGER_SECONDS=0",
+    )
     args = parser.parse_args()
     # A SIGTERM (a timeout) still stops the stack it started: its processes run in a session of their own.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))

@@ -42,8 +42,17 @@ class Settings(BaseSettings):
     frontend_dist: Path = PROJECT_ROOT / "frontend" / "dist"
     event_relay: bool = True  # re-send events the broker has not taken yet
     relay_interval_seconds: float = 2.0
-    # Under a stream of events the relay waits this long to batch them.
+    # Under a stream of events the relay waits this long to batch them, and
+    # claims at most this many per pass (1 turns batching off, for comparison).
     relay_linger_seconds: float = 0.01
+    relay_batch: int = 500
+    # Celery's task-sent event is published by whoever sends the task (the
+    # gateway's relay): it costs the gateway CPU per task and Flower needs only
+    # the workers' events to show every task. On for a full timeline in Flower.
+    celery_sent_events: bool = False
+    # Test each pooled connection before use (a round trip per checkout); off,
+    # a connection broken by a database restart fails one request (503) instead.
+    db_pre_ping: bool = True
     # The name the Socket.IO channel starts with (env SOCKETIO_CHANNEL); see socketio_channel.
     socketio_channel_name: str = Field(
         "partpulse", validation_alias=AliasChoices("SOCKETIO_CHANNEL", "socketio_channel_name")

@@ -34,9 +34,11 @@ def _make_engine(url: str) -> Engine:
     connect_args = {"connect_timeout": CONNECT_TIMEOUT_SECONDS} if url.startswith("postgresql") else {}
     return create_engine(
         url,
-        pool_pre_ping=True,
+        pool_pre_ping=get_settings().db_pre_ping,
+        # As many connections as the gateway's threadpool (40) has threads, plus
+        # its relay and socket work, so a request never waits for a connection.
         pool_size=10,
-        max_overflow=20,
+        max_overflow=40,
         pool_timeout=POOL_TIMEOUT_SECONDS,
         connect_args=connect_args,
     )

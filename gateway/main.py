@@ -17,11 +17,14 @@ from common.events import relay
 from gateway.api import api_router
 from gateway.docs import install_docs
 from gateway.errors import install_error_handlers
-from gateway.middleware import BodySizeLimit, security_headers
+from gateway.middleware import BodySizeLimit, ConcurrencyLimit, security_headers
 from gateway.realtime.server import create_socket_server
 from gateway.routers import metrics as metrics_router
 
 log = logging.getLogger("partpulse.gateway")
+# Fewer than the connection pool holds (50, common/db.py), leaving room for the
+# relay, the socket watch and socket authentication.
+REQUESTS_IN_FLIGHT = 32
 
 DESCRIPTION = """
 PartPulse: orders, stock and deliveries of the spare-parts marketplace, and the
@@ -47,6 +50,8 @@ def create_fastapi(settings: Settings, sio: socketio.AsyncServer) -> FastAPI:
         lifespan=lifespan,
         docs_url=None,  # served by install_docs: local assets, no inline script
         redoc_url=None,
+        # No OpenTelemetry here (Prometheus is the metrics path): skip its per-request checks.
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     app.state.sio = sio
     # Each add_middleware wraps the ones before it: the body limit innermost, then
@@ -60,6 +65,8 @@ def create_fastapi(settings: Settings, sio: socketio.AsyncServer) -> FastAPI:
         allow_headers=["*"],
     )
     app.add_middleware(SecureASGIMiddleware, secure=security_headers())
+    # Outermost: fewer requests in flight than database connections (common/db.py).
+    app.add_middleware(ConcurrencyLimit, limit=REQUESTS_IN_FLIGHT)
     install_error_handlers(app)
     install_docs(app)
     app.include_router(api_router)

@@ -1,5 +1,6 @@
-"""ASGI middleware of the gateway: the body size limit and the browser security headers."""
+"""ASGI middleware of the gateway: body size limit, admission limit, browser security headers."""
 
+import asyncio
 import json
 from typing import Any
 
@@ -121,3 +122,27 @@ def security_headers() -> Secure:
         referrer=ReferrerPolicy().same_origin(),
         xfo=XFrameOptions().deny(),
     )
+
+
+class ConcurrencyLimit:
+    """At most `limit` HTTP requests inside the app at once; the rest wait their turn here.
+
+    A sync endpoint holds a database connection from its first query until its
+    dependency's commit, and FastAPI runs those steps on threads that are not
+    all bounded by the threadpool. Past the pool's size, requests would wait for
+    a connection and fail after the pool timeout, under a load the server could
+    have served a moment later. Waiting here, before any connection is taken,
+    turns an overload into queueing (latency grows, nothing fails). Socket.IO
+    traffic never passes through here (it is served before the FastAPI app).
+    """
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.slots = asyncio.Semaphore(limit)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        async with self.slots:
+            await self.app(scope, receive, send)

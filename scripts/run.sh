@@ -63,7 +63,11 @@ fi
 mkdir -p "${VAR_DIR:-var}"
 $VENV/celery -A workers beat --loglevel=INFO &
 pids+=($!)
-$VENV/uvicorn gateway.main:app --host "$HOST" --port "$PORT" --ws-per-message-deflate false --no-proxy-headers &
+# No access log by default: a line per request costs the gateway CPU on the hot
+# path (ACCESS_LOG=1 turns it on); the workers log one JSON line per event.
+ACCESS_LOG_FLAG=--no-access-log
+[[ "${ACCESS_LOG:-0}" == "1" ]] && ACCESS_LOG_FLAG=--access-log
+$VENV/uvicorn gateway.main:app --host "$HOST" --port "$PORT" --ws-per-message-deflate false --no-proxy-headers $ACCESS_LOG_FLAG &
 pids+=($!)
 
 echo

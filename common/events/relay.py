@@ -5,7 +5,7 @@ each worker host) starts it at process start. emit_event wakes it after a
 commit; it also wakes on its own every RELAY_INTERVAL_SECONDS to send what an
 earlier attempt could not (the broker was down) and to sweep for redelivery.
 
-Batching: one pass claims up to BATCH rows and sends ONE task per event type
+Batching: one pass claims up to RELAY_BATCH rows and sends ONE task per event type
 carrying all their ids (a task per event type, so Flower still shows each).
 Under light load a batch is one event, so latency does not suffer; under load
 the worker handles many events in one transaction.
@@ -38,7 +38,6 @@ from common.models import DeliveryState, EventLog, utcnow
 
 log = logging.getLogger(__name__)
 OPEN_STATES = (DeliveryState.PENDING, DeliveryState.QUEUED)
-BATCH = 500
 # A task carries at most this many ids: a large burst is spread over the pool
 # instead of one process holding one long transaction.
 TASK_IDS = 100
@@ -92,7 +91,7 @@ def _run() -> None:
         _wakeup.clear()
         try:
             claimed = relay_pending()
-            while claimed == BATCH:
+            while claimed == settings.relay_batch:
                 claimed = relay_pending()
             if claimed:
                 last_busy = time.monotonic()
@@ -108,21 +107,22 @@ def redeliver_delay(sends: int) -> timedelta:
 
 def _claim(session: Session) -> list[tuple[int, str, int]]:
     """PENDING rows first (oldest first), then QUEUED rows due for redelivery."""
+    batch = get_settings().relay_batch
     columns = (EventLog.id, EventLog.event_type, EventLog.sends)
     pending = session.execute(
         select(*columns)
         .where(EventLog.state == DeliveryState.PENDING)
         .order_by(EventLog.id)
-        .limit(BATCH)
+        .limit(batch)
         .with_for_update(skip_locked=True)
     ).all()
     rows = [tuple(r) for r in pending]
-    if len(rows) < BATCH:
+    if len(rows) < batch:
         due = session.execute(
             select(*columns)
             .where(EventLog.state == DeliveryState.QUEUED, EventLog.redeliver_at <= utcnow())
             .order_by(EventLog.redeliver_at)
-            .limit(BATCH - len(rows))
+            .limit(batch - len(rows))
             .with_for_update(skip_locked=True)
         ).all()
         if due:

@@ -2,8 +2,9 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import CheckConstraint, ForeignKey, Integer, Numeric, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from common.models.accounts import Supplier
 from common.models.base import Base, UTCDateTime, utcnow
 
 
@@ -33,3 +34,27 @@ class InventoryItem(Base):
     unit_price: Mapped[Decimal] = mapped_column(Numeric(12, 2))
     lead_time_days: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    # Read-only, for the inventory pages.
+    part: Mapped[Part] = relationship(viewonly=True)
+    supplier: Mapped[Supplier] = relationship(viewonly=True)
+
+    # Only what was loaded (never a lazy load after the session closed); None otherwise.
+    @property
+    def part_name(self) -> str | None:
+        part = self.__dict__.get("part")
+        return part.name if part is not None else None
+
+    @property
+    def part_sku(self) -> str | None:
+        part = self.__dict__.get("part")
+        return part.sku if part is not None else None
+
+    @property
+    def supplier_name(self) -> str | None:
+        supplier = self.__dict__.get("supplier")
+        return supplier.name if supplier is not None else None
+
+    @property
+    def is_low(self) -> bool:
+        return self.quantity < self.low_stock_threshold

@@ -5,7 +5,9 @@ from enum import StrEnum
 from sqlalchemy import ForeignKey, Index, Integer, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from common.models.accounts import Supplier
 from common.models.base import Base, UTCDateTime, utcnow
+from common.models.catalog import Part
 
 
 class OrderStatus(StrEnum):
@@ -46,6 +48,19 @@ class Order(Base):
         order_by="OrderStatusChange.id", cascade="all, delete-orphan"
     )
     delivery: Mapped["Delivery | None"] = relationship(uselist=False)
+    # Read-only, for the order page (loaded with selectinload, never per row).
+    supplier: Mapped[Supplier | None] = relationship(viewonly=True)
+
+    # The read-only properties below look only at what was loaded (never a lazy
+    # load: responses are built after the session closed); None when not loaded.
+    @property
+    def supplier_name(self) -> str | None:
+        supplier = self.__dict__.get("supplier")
+        return supplier.name if supplier is not None else None
+
+    @property
+    def loaded_delivery(self) -> "Delivery | None":
+        return self.__dict__.get("delivery")
 
 
 class OrderItem(Base):
@@ -58,6 +73,17 @@ class OrderItem(Base):
     unit_price: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
 
     order: Mapped[Order] = relationship(back_populates="items")
+    part: Mapped[Part] = relationship(viewonly=True)
+
+    @property
+    def part_name(self) -> str | None:
+        part = self.__dict__.get("part")
+        return part.name if part is not None else None
+
+    @property
+    def part_sku(self) -> str | None:
+        part = self.__dict__.get("part")
+        return part.sku if part is not None else None
 
 
 class OrderStatusChange(Base):

@@ -68,3 +68,8 @@ class InventoryOut(OutputModel):
     unit_price: Decimal
     lead_time_days: int
     updated_at: datetime
+    # Read-only, for people (the web app's inventory pages).
+    part_name: str | None = None
+    part_sku: str | None = None
+    supplier_name: str | None = None
+    is_low: bool

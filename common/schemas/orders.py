@@ -23,6 +23,9 @@ class OrderItemOut(OutputModel):
     part_id: int
     quantity: int
     unit_price: Decimal | None
+    # Read-only, for people (the web app's order page).
+    part_name: str | None = None
+    part_sku: str | None = None
 
 
 class StatusChangeOut(OutputModel):
@@ -42,6 +45,9 @@ class OrderOut(OutputModel):
     notes: str | None
     status_history: list[StatusChangeOut]
     created_at: datetime
+    # Read-only, for people (the web app's order page).
+    supplier_name: str | None = None
+    delivery: "DeliveryOut | None" = Field(default=None, validation_alias="loaded_delivery")
 
 
 class TransitionRequest(InputModel):
@@ -69,3 +75,6 @@ class DeliveryOut(OutputModel):
     completed_at: datetime | None
     created_at: datetime
     updated_at: datetime
+
+
+OrderOut.model_rebuild()

@@ -3,7 +3,7 @@ from collections.abc import Iterable
 
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from common.events.bus import emit_event, emit_events
 from common.events.types import EntityType, EventType
@@ -19,11 +19,23 @@ def is_low(item: InventoryItem) -> bool:
 
 
 def list_stock(
-    session: Session, *, supplier_id: int | None, limit: int, offset: int
+    session: Session,
+    *,
+    supplier_id: int | None,
+    limit: int,
+    offset: int,
+    part_id: int | None = None,
 ) -> PageData[InventoryItem]:
-    query = select(InventoryItem).order_by(InventoryItem.supplier_id, InventoryItem.part_id)
+    # Part and supplier names come in one query each for the whole page.
+    query = (
+        select(InventoryItem)
+        .options(selectinload(InventoryItem.part), selectinload(InventoryItem.supplier))
+        .order_by(InventoryItem.supplier_id, InventoryItem.part_id)
+    )
     if supplier_id is not None:
         query = query.where(InventoryItem.supplier_id == supplier_id)
+    if part_id is not None:
+        query = query.where(InventoryItem.part_id == part_id)
     return paginate(session, query, limit=limit, offset=offset)
 
 
@@ -49,6 +61,8 @@ def set_stock(
     item.lead_time_days = data.lead_time_days
     session.flush()
     alert_if_newly_low(session, [(item, was_low)], actor_id=actor_id)
+    # Load the names for the response while the session is open (the part is cached).
+    _ = item.part, item.supplier
     return item
 
 

@@ -64,7 +64,13 @@ def visible_to(user: User) -> ColumnElement[bool]:
 
 
 def _with_details() -> Any:
-    return (selectinload(Order.items), selectinload(Order.status_history))
+    # One query per relationship for the whole page of orders, never one per row.
+    return (
+        selectinload(Order.items).selectinload(OrderItem.part),
+        selectinload(Order.status_history),
+        selectinload(Order.supplier),
+        selectinload(Order.delivery),
+    )
 
 
 def list_orders(

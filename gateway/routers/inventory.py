@@ -10,9 +10,18 @@ router = APIRouter(prefix="/inventory", tags=["inventory"])
 
 
 @router.get("/", response_model=Page[InventoryOut])
-def list_stock(session: SessionDep, user: SupplierOrAdmin, limit: Limit = 20, offset: Offset = 0):
+def list_stock(
+    session: SessionDep,
+    user: SupplierOrAdmin,
+    part_id: int | None = None,
+    limit: Limit = 20,
+    offset: Offset = 0,
+):
+    """The caller's stock (admin: every supplier's); `part_id` narrows it to one part."""
     supplier_id = None if user.role == Role.ADMIN else user.supplier_id
-    return inventory.list_stock(session, supplier_id=supplier_id, limit=limit, offset=offset)
+    return inventory.list_stock(
+        session, supplier_id=supplier_id, part_id=part_id, limit=limit, offset=offset
+    )
 
 
 @router.put("/", response_model=InventoryImportOut)

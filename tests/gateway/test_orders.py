@@ -232,3 +232,32 @@ def test_failed_request_writes_nothing(client: TestClient, db: Session) -> None:
     db.expire_all()
     assert db.scalar(select(func.count()).select_from(EventLog)) == before
     assert client.get(f"/api/orders/{order['id']}", headers=auth(ADMIN)).json()["status"] == "MATCHED"
+
+
+def test_order_and_inventory_carry_names_for_people(client: TestClient, db: Session) -> None:
+    """Read-only fields for the web app: part name/SKU per item, supplier name, the delivery."""
+    order = matched_order(client, db)
+    assert order["supplier_name"] and order["delivery"] is None
+    item = order["items"][0]
+    assert item["part_name"] and item["part_sku"]
+    assert move(client, order["id"], "CONFIRMED", SUPPLIER).status_code == 200
+    planned = client.post(
+        f"/api/orders/{order['id']}/delivery",
+        json={"eta": "2030-01-01T10:00:00Z", "carrier": "DHL", "tracking_ref": "TR-1"},
+        headers=auth(SUPPLIER),
+    )
+    assert planned.status_code == 201, planned.text
+    listed = client.get("/api/orders/", headers=auth(BUYER)).json()["items"]
+    mine = next(o for o in listed if o["id"] == order["id"])
+    assert mine["delivery"]["carrier"] == "DHL" and mine["delivery"]["tracking_ref"] == "TR-1"
+    assert mine["items"][0]["part_name"] == item["part_name"]
+
+    stock = client.get(f"/api/inventory/?part_id={item['part_id']}", headers=auth(ADMIN)).json()
+    assert stock["total"] >= 1
+    assert all(row["part_id"] == item["part_id"] for row in stock["items"])
+    assert all(row["part_name"] == item["part_name"] and row["supplier_name"] for row in stock["items"])
+    row = stock["items"][0]
+    body = {"quantity": 1, "low_stock_threshold": 5, "unit_price": "2.50", "lead_time_days": 3}
+    updated = client.put(f"/api/inventory/{item['part_id']}", json=body, headers=auth(SUPPLIER))
+    assert updated.status_code == 200, updated.text
+    assert updated.json()["is_low"] is True and updated.json()["part_sku"] == row["part_sku"]

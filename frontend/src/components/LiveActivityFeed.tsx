@@ -1,32 +1,38 @@
-import { useEffect, useState } from "react";
+import { useCallback, useEffect, useState } from "react";
+import { useOnReconnect } from "../hooks/useNotifications";
 import { useSocket } from "../hooks/useSocket";
-import type { SystemEvent } from "../lib/types";
+import { api } from "../lib/api";
+import { TimeAgo } from "../lib/format";
+import type { EventLogEntry, SystemEvent } from "../lib/types";
+import { EventBadge } from "./EventBadge";
 
 export const FEED_LIMIT = 100;
 
+/** Newest first (by event id), each event once, at most `limit`. */
 export function addToFeed(feed: SystemEvent[], event: SystemEvent, limit = FEED_LIMIT): SystemEvent[] {
   if (feed.some((e) => e.event_id === event.event_id)) return feed;
-  return [event, ...feed].slice(0, limit);
+  return [event, ...feed].sort((a, b) => b.event_id - a.event_id).slice(0, limit);
 }
 
-export function badgeClass(eventType: string): string {
-  if (eventType.includes("CANCELLED") || eventType.includes("FAILED")) return "badge-red";
-  if (eventType.includes("LOW_STOCK")) return "badge-amber";
-  if (eventType.includes("DELIVER")) return "badge-green";
-  return "badge-blue";
+/** An event-log row as a feed entry (for catch-up over REST, which has no message text). */
+export function fromLog(e: EventLogEntry): SystemEvent {
+  return {
+    event_id: e.id, event_type: e.event_type, title: e.event_type, message: "",
+    metadata: e.metadata, entity_type: e.entity_type, entity_id: e.entity_id, timestamp: e.created_at,
+  };
 }
 
-export function FeedList({ events }: { events: SystemEvent[] }) {
+export function FeedList({ events, loading = false }: { events: SystemEvent[]; loading?: boolean }) {
   return (
-    <section aria-label="Live activity" className="feed">
+    <section aria-label="Live activity" className="card feed">
       <h2>Live activity</h2>
-      {events.length === 0 && <p className="muted">Waiting for events…</p>}
-      <ul>
+      {events.length === 0 && <p className="empty">{loading ? "Loading…" : "Waiting for events…"}</p>}
+      <ul aria-label="Recent events" tabIndex={0}>
         {events.map((e) => (
           <li key={e.event_id} className="feed-entry">
-            <time dateTime={e.timestamp}>{new Date(e.timestamp).toLocaleTimeString()}</time>
-            <span className={`event-badge ${badgeClass(e.event_type)}`}>{e.event_type}</span>
-            <span>{e.message || e.title}</span>
+            <span className="feed-time"><TimeAgo iso={e.timestamp} /></span>
+            <EventBadge type={e.event_type} />
+            <span className="feed-message">{e.message || `${e.entity_type} #${e.entity_id}`}</span>
           </li>
         ))}
       </ul>
@@ -37,13 +43,27 @@ export function FeedList({ events }: { events: SystemEvent[] }) {
 export function LiveActivityFeed() {
   const socket = useSocket();
   const [events, setEvents] = useState<SystemEvent[]>([]);
+  const [loading, setLoading] = useState(true);
+  // The recent past from the event log, and again after a reconnect (what came while away).
+  const catchUp = useCallback(() => {
+    api.events({ limit: 20 }).then(
+      (page) => {
+        setEvents((feed) => page.items.map(fromLog).reduce((f, e) => addToFeed(f, e), feed));
+        setLoading(false);
+      },
+      () => setLoading(false),
+    );
+  }, []);
+  useEffect(catchUp, [catchUp]);
+  useOnReconnect(catchUp);
   useEffect(() => {
     if (!socket) return;
-    const onEvent = (e: SystemEvent) => setEvents((feed) => addToFeed(feed, e));
+    const onEvent = (e: SystemEvent) =>
+      setEvents((feed) => addToFeed(feed.filter((x) => x.event_id !== e.event_id || x.message), e));
     socket.on("system_event", onEvent);
     return () => {
       socket.off("system_event", onEvent);
     };
   }, [socket]);
-  return <FeedList events={events} />;
+  return <FeedList events={events} loading={loading} />;
 }

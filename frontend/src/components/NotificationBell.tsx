@@ -1,30 +1,65 @@
+import { autoUpdate, flip, offset, shift, size, useFloating } from "@floating-ui/react-dom";
+import { Bell, CheckCheck, LoaderCircle } from "lucide-react";
 import { useEffect, useRef, useState } from "react";
-import { useNavigate } from "react-router-dom";
-import { useNotifications } from "../hooks/useNotifications";
-import { badgeText, EVENT_ICONS, timeAgo } from "../lib/format";
+import { Link, useNavigate } from "react-router-dom";
+import { badgeText } from "../lib/format";
 import type { AppNotification } from "../lib/types";
 import { useNotificationStore } from "../stores/notifications";
+import { NotificationItem } from "./NotificationItem";
+
+const MARGIN = 8;
 
 export function NotificationBell() {
-  const { notifications, unreadCount, markAsRead, markAllRead } = useNotifications();
-  const { loading, total, loadMore, error } = useNotificationStore();
+  const notifications = useNotificationStore((s) => s.notifications);
+  const unreadCount = useNotificationStore((s) => s.unreadCount);
+  const loading = useNotificationStore((s) => s.loading);
+  const total = useNotificationStore((s) => s.total);
+  const nextCursor = useNotificationStore((s) => s.nextCursor);
+  const cursorPaging = useNotificationStore((s) => s.cursorPaging);
+  const error = useNotificationStore((s) => s.error);
+  const { loadMore, markAllRead, markAsRead } = useNotificationStore.getState();
   const [open, setOpen] = useState(false);
-  const button = useRef<HTMLButtonElement>(null);
-  const panel = useRef<HTMLDivElement>(null);
+  const button = useRef<HTMLButtonElement | null>(null);
+  const panel = useRef<HTMLDivElement | null>(null);
   const navigate = useNavigate();
   const badge = badgeText(unreadCount);
 
-  const close = () => {
+  // Floating UI keeps the panel inside the window: flipped, shifted and sized to the space there is.
+  const { refs, floatingStyles } = useFloating({
+    open,
+    placement: "bottom-end",
+    strategy: "fixed",
+    whileElementsMounted: autoUpdate,
+    middleware: [
+      offset(MARGIN),
+      flip({ padding: MARGIN }),
+      shift({ padding: MARGIN }),
+      size({
+        padding: MARGIN,
+        apply({ availableWidth, availableHeight, elements }) {
+          Object.assign(elements.floating.style, {
+            maxWidth: `${Math.max(0, availableWidth)}px`,
+            maxHeight: `${Math.max(160, availableHeight)}px`,
+          });
+        },
+      }),
+    ],
+  });
+
+  const close = (returnFocus = true) => {
     setOpen(false);
-    button.current?.focus();
+    if (returnFocus) button.current?.focus();
   };
 
   useEffect(() => {
     if (!open) return;
     panel.current?.focus();
-    const onKey = (e: KeyboardEvent) => e.key === "Escape" && close();
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key === "Escape") close();
+    };
     const onClick = (e: MouseEvent) => {
-      if (!panel.current?.contains(e.target as Node) && !button.current?.contains(e.target as Node)) setOpen(false);
+      const t = e.target as Node;
+      if (!panel.current?.contains(t) && !button.current?.contains(t)) close(false);
     };
     document.addEventListener("keydown", onKey);
     document.addEventListener("mousedown", onClick);
@@ -36,22 +71,27 @@ export function NotificationBell() {
 
   const openNotification = (n: AppNotification) => {
     void markAsRead(n.id);
-    setOpen(false);
+    close(false);
     if (n.link) navigate(n.link);
   };
+
+  const more = cursorPaging ? Boolean(nextCursor) : notifications.length < total;
 
   return (
     <div className="bell">
       <button
-        ref={button}
+        ref={(el) => {
+          button.current = el;
+          refs.setReference(el);
+        }}
         type="button"
         className="bell-button"
         aria-label={`Notifications, ${unreadCount} unread`}
         aria-haspopup="dialog"
         aria-expanded={open}
-        onClick={() => setOpen((v) => !v)}
+        onClick={() => (open ? close() : setOpen(true))}
       >
-        <span aria-hidden="true">🔔</span>
+        <Bell size={22} aria-hidden="true" />
         {badge && (
           <span className="badge" data-testid="bell-badge" aria-hidden="true">
             {badge}
@@ -59,40 +99,39 @@ export function NotificationBell() {
         )}
       </button>
       {open && (
-        <div ref={panel} role="dialog" aria-label="Notifications" className="bell-panel" tabIndex={-1}>
-          <div className="bell-head">
-            <strong>Notifications</strong>
-            <button type="button" onClick={() => void markAllRead()} disabled={unreadCount === 0}>
-              Mark all read
+        <div
+          ref={(el) => {
+            panel.current = el;
+            refs.setFloating(el);
+          }}
+          style={floatingStyles}
+          role="dialog"
+          aria-label="Notifications"
+          className="bell-panel"
+          tabIndex={-1}
+        >
+          <div className="panel-head">
+            <h2>Notifications</h2>
+            <button type="button" className="button-small" onClick={() => void markAllRead()} disabled={unreadCount === 0}>
+              <CheckCheck size={16} aria-hidden="true" /> Mark all read
             </button>
           </div>
-          {error && <p role="alert" className="error">{error}</p>}
-          {loading && notifications.length === 0 && <p className="muted">Loading…</p>}
-          {!loading && notifications.length === 0 && <p className="muted">You're all caught up.</p>}
-          <ul className="bell-list">
-            {notifications.map((n) => (
-              <li key={n.id}>
-                <button
-                  type="button"
-                  className={n.is_read ? "entry" : "entry unread"}
-                  onClick={() => openNotification(n)}
-                >
-                  <span className="icon" aria-hidden="true">{EVENT_ICONS[n.event_type] ?? "🔔"}</span>
-                  <span className="text">
-                    <span className="title">{n.title}</span>
-                    <span className="message">{n.message}</span>
-                    <time dateTime={n.created_at}>{timeAgo(n.created_at)}</time>
-                  </span>
-                  {!n.is_read && <span className="sr-only">(unread)</span>}
-                </button>
-              </li>
-            ))}
-          </ul>
-          {notifications.length < total && (
-            <button type="button" className="more" onClick={() => void loadMore()}>
-              Load more
-            </button>
+          {error && <p role="alert" className="error-text">{error}</p>}
+          {loading && notifications.length === 0 && (
+            <p className="empty"><LoaderCircle className="spin" size={18} aria-hidden="true" /> Loading…</p>
           )}
+          {!loading && notifications.length === 0 && <p className="empty">You're all caught up.</p>}
+          <ul className="note-list">
+            {notifications.map((n) => <NotificationItem key={n.id} n={n} onOpen={openNotification} />)}
+          </ul>
+          <div className="panel-foot">
+            {more && (
+              <button type="button" className="button-small" disabled={loading} onClick={() => void loadMore()}>
+                Load more
+              </button>
+            )}
+            <Link to="/notifications" onClick={() => close(false)}>All notifications</Link>
+          </div>
         </div>
       )}
     </div>

@@ -1,7 +1,5 @@
-import { useEffect, useState } from "react";
-import { useSocket } from "../hooks/useSocket";
-import { api } from "../lib/api";
-import type { Order, OrderStatus } from "../lib/types";
+import { Check, CircleX } from "lucide-react";
+import type { OrderStatus } from "../lib/types";
 
 export const STEPS: { status: OrderStatus; label: string }[] = [
   { status: "PLACED", label: "Placed" },
@@ -12,22 +10,59 @@ export const STEPS: { status: OrderStatus; label: string }[] = [
   { status: "DELIVERED", label: "Delivered" },
 ];
 
-export function StatusSteps({ status }: { status: OrderStatus }) {
-  const current = STEPS.findIndex((s) => s.status === status);
+const RANK: Record<string, number> = Object.fromEntries(STEPS.map((s, i) => [s.status, i]));
+
+/** Whether the order is finished: no later status can follow. */
+export function isFinal(status: OrderStatus): boolean {
+  return status === "DELIVERED" || status === "CANCELLED";
+}
+
+/**
+ * The status to show after `incoming` arrives while `current` is shown. Statuses only move
+ * forward (a late or repeated `order_status` never moves the tracker back); CANCELLED is final.
+ */
+export function nextStatus(current: OrderStatus | null, incoming: OrderStatus): OrderStatus {
+  if (current === null) return incoming;
+  if (isFinal(current)) return current;
+  if (incoming === "CANCELLED") return incoming;
+  return (RANK[incoming] ?? -1) > (RANK[current] ?? -1) ? incoming : current;
+}
+
+/** The furthest step reached: from the status, or from the history for a cancelled order. */
+export function reachedIndex(status: OrderStatus, history: { status: OrderStatus }[] = []): number {
+  const ranks = [status, ...history.map((h) => h.status)].map((s) => RANK[s] ?? -1);
+  return Math.max(-1, ...ranks);
+}
+
+/**
+ * The OrderStatusTracker: an `ol` labelled "Order status", one `li` per step; reached steps carry
+ * data-reached="true", the current one aria-current="step". A cancelled order keeps the steps it
+ * had reached lit and says it was cancelled.
+ */
+export function OrderStatusTracker({ status, history = [] }: { status: OrderStatus; history?: { status: OrderStatus; at: string }[] }) {
+  const cancelled = status === "CANCELLED";
+  const reached = reachedIndex(status, history);
+  const current = cancelled ? -1 : reached;
   return (
     <div className="tracker">
-      {status === "CANCELLED" && <p className="cancelled" role="status">This order was cancelled.</p>}
-      <ol aria-label="Order status" className="steps">
+      {cancelled && (
+        <p className="cancelled" role="status">
+          <CircleX size={18} aria-hidden="true" /> This order was cancelled
+          {reached >= 0 ? ` after it was ${STEPS[reached].label.toLowerCase()}.` : "."}
+        </p>
+      )}
+      <ol aria-label="Order status" className={cancelled ? "steps steps-cancelled" : "steps"}>
         {STEPS.map((step, index) => {
-          const reached = current >= index;
+          const isReached = index <= reached;
           return (
             <li
               key={step.status}
-              data-reached={reached ? "true" : "false"}
+              data-reached={isReached ? "true" : "false"}
               aria-current={index === current ? "step" : undefined}
-              className={reached ? "step reached" : "step"}
+              className={isReached ? "step reached" : "step"}
             >
-              {step.label}
+              <span className="step-mark" aria-hidden="true">{isReached ? <Check size={14} /> : index + 1}</span>
+              <span className="step-label">{step.label}</span>
             </li>
           );
         })}
@@ -36,37 +71,5 @@ export function StatusSteps({ status }: { status: OrderStatus }) {
   );
 }
 
-/** Loads an order and follows its status live. */
-export function OrderStatusTracker({ order_id, onChange }: { order_id: number; onChange?: (s: OrderStatus) => void }) {
-  const socket = useSocket();
-  const [status, setStatus] = useState<OrderStatus | null>(null);
-  const [error, setError] = useState<string | null>(null);
-
-  useEffect(() => {
-    let alive = true;
-    api.order(order_id).then(
-      (o: Order) => alive && setStatus(o.status),
-      (e: Error) => alive && setError(e.message),
-    );
-    return () => {
-      alive = false;
-    };
-  }, [order_id]);
-
-  useEffect(() => {
-    if (!socket) return;
-    const onStatus = (p: { order_id: number; status: OrderStatus }) => {
-      if (p.order_id !== order_id) return;
-      setStatus(p.status);
-      onChange?.(p.status);
-    };
-    socket.on("order_status", onStatus);
-    return () => {
-      socket.off("order_status", onStatus);
-    };
-  }, [socket, order_id, onChange]);
-
-  if (error) return <p role="alert">{error}</p>;
-  if (!status) return <p className="muted">Loading status…</p>;
-  return <StatusSteps status={status} />;
-}
+/** Kept for the old name: the steps alone. */
+export const StatusSteps = OrderStatusTracker;

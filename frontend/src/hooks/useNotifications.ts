@@ -1,37 +1,71 @@
-import { useEffect } from "react";
+import { createElement, useEffect } from "react";
 import toast from "react-hot-toast";
-import type { NotificationPush } from "../lib/types";
-import { useNotificationStore } from "../stores/notifications";
+import { eventKind } from "../lib/events";
+import type { NotificationPush, NotificationUpdate, UnreadCount } from "../lib/types";
+import { useAuth } from "../stores/auth";
+import { setBroadcaster, useNotificationStore } from "../stores/notifications";
 import { useSocket } from "./useSocket";
 
-/** Wires the socket to the notification store; mount once per signed-in tab. */
+/** Wires the socket (and this user's other tabs) to the notification store; mount once per signed-in tab. */
 export function useNotificationFeed(): void {
   const socket = useSocket();
+  const userId = useAuth((s) => s.user?.id);
+
+  // Other tabs of the same user: read/archive changes made here reach them at once. The
+  // server's notification_updated does the same for every device; the store applies both
+  // idempotently.
+  useEffect(() => {
+    if (!userId || typeof BroadcastChannel === "undefined") return;
+    const channel = new BroadcastChannel(`partpulse-notifications-${userId}`);
+    channel.onmessage = (e: MessageEvent) => useNotificationStore.getState().applyUpdate(e.data);
+    setBroadcaster((change) => channel.postMessage(change));
+    return () => {
+      setBroadcaster(() => {});
+      channel.close();
+    };
+  }, [userId]);
+
   useEffect(() => {
     if (!socket) return;
     const store = useNotificationStore.getState;
-    store().load();
+    void store().load();
     const onNotification = (push: NotificationPush) => {
-      if (store().receive(push)) toast(push.title, { id: `notification-${push.id}` });
+      if (!store().receive(push)) return;
+      const Icon = eventKind(push.event_type).icon;
+      toast(push.title, {
+        id: `notification-${push.id}`,
+        icon: createElement(Icon, { size: 18, "aria-hidden": true }),
+      });
     };
-    const onCount = ({ count }: { count: number }) => store().setUnreadCount(count);
-    // After a reconnect, catch up over REST: whatever came while away is in the database.
-    const onReconnect = () => store().load();
+    const onCount = (payload: UnreadCount) => store().setUnreadCount(payload);
+    const onUpdated = (payload: NotificationUpdate) => store().applyUpdate(payload);
+    // On every (re)connect, catch up over REST: whatever came while the socket was not
+    // listening (before its first connect, or while away) is in the database.
+    const onConnect = () => void store().load();
     socket.on("notification", onNotification);
     socket.on("unread_count", onCount);
-    socket.io.on("reconnect", onReconnect);
+    socket.on("notification_updated", onUpdated);
+    socket.on("connect", onConnect);
     return () => {
       socket.off("notification", onNotification);
       socket.off("unread_count", onCount);
-      socket.io.off("reconnect", onReconnect);
+      socket.off("notification_updated", onUpdated);
+      socket.off("connect", onConnect);
     };
   }, [socket]);
 }
 
-export function useNotifications() {
-  const notifications = useNotificationStore((s) => s.notifications);
-  const unreadCount = useNotificationStore((s) => s.unreadCount);
-  const markAsRead = useNotificationStore((s) => s.markAsRead);
-  const markAllRead = useNotificationStore((s) => s.markAllRead);
-  return { notifications, unreadCount, markAsRead, markAllRead };
+/**
+ * Calls `fn` whenever the socket (re)connects, to catch up over REST on what the page shows:
+ * messages sent before the first connect or while away never reach this tab.
+ */
+export function useOnReconnect(fn: () => void): void {
+  const socket = useSocket();
+  useEffect(() => {
+    if (!socket) return;
+    socket.on("connect", fn);
+    return () => {
+      socket.off("connect", fn);
+    };
+  }, [socket, fn]);
 }

@@ -1,4 +1,7 @@
-import type { AppNotification, EventLogEntry, Order, OrderStatus, Page, Part, User } from "./types";
+import type {
+  AppNotification, EventLogEntry, Order, OrderStatus, Page, Part, Preferences, StockRow, StockUpdate,
+  UnreadCount, User,
+} from "./types";
 
 export class ApiError extends Error {
   constructor(public status: number, message: string) {
@@ -17,56 +20,92 @@ export function setUnauthorizedHandler(handler: () => void): void {
   onUnauthorized = handler;
 }
 
-function describe(detail: unknown): string {
+function describe(detail: unknown, status: number): string {
   if (typeof detail === "string") return detail;
   if (Array.isArray(detail)) {
     return detail
-      .map((d: { loc?: unknown[]; msg?: string }) => `${(d.loc ?? []).slice(1).join(".")}: ${d.msg}`)
+      .map((d: { loc?: unknown[]; msg?: string }) => {
+        const where = (d.loc ?? []).slice(1).join(".");
+        return where ? `${where}: ${d.msg}` : String(d.msg);
+      })
       .join("; ");
   }
-  return "Something went wrong";
+  if (status >= 500) return `The server had a problem (${status}). Try again in a moment.`;
+  return `Request failed (${status})`;
 }
 
 async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
   const headers: Record<string, string> = {};
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (token) headers.Authorization = `Bearer ${token}`;
-  const response = await fetch(`/api${path}`, {
-    method,
-    headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
+  let response: Response;
+  try {
+    response = await fetch(`/api${path}`, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch {
+    throw new ApiError(0, "Cannot reach the server. Check your connection and try again.");
+  }
   if (!response.ok) {
     const payload = await response.json().catch(() => ({}));
     if (response.status === 401 && token) onUnauthorized();
-    throw new ApiError(response.status, describe((payload as { detail?: unknown }).detail));
+    throw new ApiError(response.status, describe((payload as { detail?: unknown }).detail, response.status));
   }
   return (await response.json()) as T;
+}
+
+function query(params: Record<string, string | number | boolean | undefined | null>): string {
+  const q = new URLSearchParams();
+  Object.entries(params).forEach(([k, v]) => v !== undefined && v !== null && v !== "" && q.set(k, String(v)));
+  return q.toString();
+}
+
+export interface NotificationQuery {
+  limit?: number;
+  offset?: number;
+  cursor?: string;
+  is_read?: boolean;
+  archived?: boolean;
 }
 
 export const api = {
   login: (email: string, password: string) =>
     request<{ access_token: string; user: User }>("POST", "/auth/login", { email, password }),
   me: () => request<User>("GET", "/auth/me"),
-  notifications: (params: { limit?: number; offset?: number; is_read?: boolean } = {}) => {
-    const query = new URLSearchParams();
-    Object.entries(params).forEach(([k, v]) => v !== undefined && query.set(k, String(v)));
-    return request<Page<AppNotification>>("GET", `/notifications/?${query}`);
-  },
-  unreadCount: () => request<{ count: number }>("GET", "/notifications/unread-count"),
+
+  notifications: (params: NotificationQuery = {}) =>
+    request<Page<AppNotification>>("GET", `/notifications/?${query({ ...params })}`),
+  unreadCount: () => request<UnreadCount>("GET", "/notifications/unread-count"),
   markRead: (id: number) => request<AppNotification>("PATCH", `/notifications/${id}/read`),
-  markAllRead: () => request<{ updated: number }>("PATCH", "/notifications/read-all"),
-  orders: (offset = 0) => request<Page<Order>>("GET", `/orders/?limit=50&offset=${offset}`),
+  markUnread: (id: number) => request<AppNotification>("PATCH", `/notifications/${id}/unread`),
+  archive: (id: number) => request<AppNotification>("PATCH", `/notifications/${id}/archive`),
+  unarchive: (id: number) => request<AppNotification>("PATCH", `/notifications/${id}/unarchive`),
+  markAllRead: () => request<{ updated: number; up_to_id?: number | null }>("PATCH", "/notifications/read-all"),
+
+  preferences: () => request<Preferences>("GET", "/preferences/"),
+  setPreferences: (body: Preferences) => request<Preferences>("PUT", "/preferences/", body),
+
+  orders: (offset = 0, limit = 50) => request<Page<Order>>("GET", `/orders/?limit=${limit}&offset=${offset}`),
   order: (id: number) => request<Order>("GET", `/orders/${id}`),
   placeOrder: (items: { part_id: number; quantity: number }[], notes?: string) =>
     request<Order>("POST", "/orders/", { items, notes: notes || undefined }),
   transition: (id: number, status: OrderStatus, reason?: string) =>
     request<Order>("POST", `/orders/${id}/transitions`, { status, reason: reason || undefined }),
-  planDelivery: (id: number, eta: string, carrier?: string) =>
-    request<unknown>("POST", `/orders/${id}/delivery`, { eta, carrier: carrier || undefined }),
+  planDelivery: (id: number, eta: string, carrier?: string, tracking_ref?: string) =>
+    request<unknown>("POST", `/orders/${id}/delivery`, {
+      eta, carrier: carrier || undefined, tracking_ref: tracking_ref || undefined,
+    }),
   parts: () => request<Page<Part>>("GET", "/parts/?limit=100"),
-  events: (params: Record<string, string>) =>
-    request<Page<EventLogEntry>>("GET", `/events/?${new URLSearchParams(params)}`),
-  fireEvent: (event_type: string, entity_type: string, entity_id: number) =>
-    request<{ event_id: number }>("POST", "/events/", { event_type, entity_type, entity_id }),
+
+  stock: (params: { part_id?: number; limit?: number; offset?: number } = {}) =>
+    request<Page<StockRow>>("GET", `/inventory/?${query({ limit: 50, ...params })}`),
+  setStock: (partId: number, body: StockUpdate) => request<StockRow>("PUT", `/inventory/${partId}`, body),
+
+  events: (params: Record<string, string | number | undefined>) =>
+    request<Page<EventLogEntry>>("GET", `/events/?${query(params)}`),
+  fireEvent: (event_type: string, entity_type: string, entity_id: number, metadata?: Record<string, unknown>) =>
+    request<{ event_id: number }>("POST", "/events/", { event_type, entity_type, entity_id, metadata }),
+  replay: (id: number) => request<unknown>("POST", `/events/${id}/replay`),
 };

@@ -1,5 +1,6 @@
 import { type FormEvent, useState } from "react";
 import { useNavigate } from "react-router-dom";
+import { ErrorText } from "../components/ui";
 import { api } from "../lib/api";
 import { useAuth } from "../stores/auth";
 
@@ -28,19 +29,22 @@ export function LoginPage() {
 
   return (
     <main className="login">
-      <h1>PartPulse</h1>
-      <form onSubmit={submit}>
-        <label>
-          Email
-          <input type="email" autoComplete="username" value={email} onChange={(e) => setEmail(e.target.value)} required />
-        </label>
-        <label>
-          Password
-          <input type="password" autoComplete="current-password" value={password} onChange={(e) => setPassword(e.target.value)} required />
-        </label>
-        {error && <p role="alert" className="error">{error}</p>}
-        <button type="submit" disabled={busy}>{busy ? "Signing in…" : "Sign in"}</button>
-      </form>
+      <div className="card login-card">
+        <h1>PartPulse</h1>
+        <p className="muted">Spare-parts orders and alerts, live.</p>
+        <form onSubmit={submit} className="stack">
+          <label className="field">
+            <span>Email</span>
+            <input type="email" autoComplete="username" value={email} onChange={(e) => setEmail(e.target.value)} required />
+          </label>
+          <label className="field">
+            <span>Password</span>
+            <input type="password" autoComplete="current-password" value={password} onChange={(e) => setPassword(e.target.value)} required />
+          </label>
+          <ErrorText>{error}</ErrorText>
+          <button type="submit" className="primary" disabled={busy}>{busy ? "Signing in…" : "Sign in"}</button>
+        </form>
+      </div>
     </main>
   );
 }

@@ -1,7 +1,10 @@
-import { type FormEvent, useEffect, useState } from "react";
+import { type FormEvent, useCallback, useEffect, useState } from "react";
 import { Link } from "react-router-dom";
+import { Empty, ErrorText, Field, Loading, StatusPill, TableWrap } from "../components/ui";
+import { useOnReconnect } from "../hooks/useNotifications";
 import { useSocket } from "../hooks/useSocket";
 import { api } from "../lib/api";
+import { dateTime } from "../lib/format";
 import type { Order, Part } from "../lib/types";
 import { useAuth } from "../stores/auth";
 
@@ -10,36 +13,50 @@ function PlaceOrder({ onPlaced }: { onPlaced: () => void }) {
   const [partId, setPartId] = useState("");
   const [quantity, setQuantity] = useState(1);
   const [message, setMessage] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
   useEffect(() => {
-    api.parts().then((p) => setParts(p.items), (e: Error) => setMessage(e.message));
+    api.parts().then((p) => setParts(p.items), (e: Error) => setError(e.message));
   }, []);
   const submit = async (e: FormEvent) => {
     e.preventDefault();
+    setError(null);
+    setMessage(null);
     try {
       const order = await api.placeOrder([{ part_id: Number(partId), quantity }]);
       setMessage(`Order #${order.id} placed`);
       onPlaced();
     } catch (err) {
-      setMessage((err as Error).message);
+      setError((err as Error).message);
     }
   };
   return (
-    <form className="place-order" onSubmit={submit} aria-label="Place an order">
-      <label>
-        Part
-        <select value={partId} onChange={(e) => setPartId(e.target.value)} required>
+    <form className="card form-grid" onSubmit={submit} aria-label="Place an order">
+      <h2>Place an order</h2>
+      <Field label="Part">{(id) => (
+        <select id={id} value={partId} onChange={(e) => setPartId(e.target.value)} required>
           <option value="">Choose a part…</option>
           {parts.map((p) => <option key={p.id} value={p.id}>{p.name} ({p.sku})</option>)}
         </select>
-      </label>
-      <label>
-        Quantity
+      )}</Field>
+      <label className="field">
+        <span>Quantity</span>
         <input type="number" min={1} value={quantity} onChange={(e) => setQuantity(Number(e.target.value))} />
       </label>
-      <button type="submit">Place order</button>
-      {message && <p role="status">{message}</p>}
+      <div className="form-actions">
+        <button type="submit" className="primary">Place order</button>
+      </div>
+      {message && <p role="status" className="ok-text">{message}</p>}
+      <ErrorText>{error}</ErrorText>
     </form>
   );
+}
+
+function itemsSummary(o: Order): string {
+  const first = o.items[0];
+  if (!first) return "—";
+  const name = first.part_name ?? `Part ${first.part_id}`;
+  const more = o.items.length > 1 ? ` and ${o.items.length - 1} more` : "";
+  return `${name} × ${first.quantity}${more}`;
 }
 
 export function OrdersPage() {
@@ -47,39 +64,42 @@ export function OrdersPage() {
   const socket = useSocket();
   const [orders, setOrders] = useState<Order[] | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const reload = () => api.orders().then((p) => setOrders(p.items), (e: Error) => setError(e.message));
-  useEffect(() => {
-    reload();
+  const reload = useCallback(() => {
+    api.orders().then((p) => { setOrders(p.items); setError(null); }, (e: Error) => setError(e.message));
   }, []);
+  useEffect(reload, [reload]);
+  useOnReconnect(reload);
   useEffect(() => {
     if (!socket) return;
-    const onStatus = () => reload();
-    socket.on("order_status", onStatus);
+    socket.on("order_status", reload);
     return () => {
-      socket.off("order_status", onStatus);
+      socket.off("order_status", reload);
     };
-  }, [socket]);
+  }, [socket, reload]);
   return (
-    <main>
+    <main className="page">
       <h1>Orders</h1>
       {user?.role === "buyer" && <PlaceOrder onPlaced={reload} />}
-      {error && <p role="alert">{error}</p>}
-      {orders === null && !error && <p className="muted">Loading orders…</p>}
-      {orders?.length === 0 && <p className="muted">No orders yet.</p>}
+      <ErrorText>{error}</ErrorText>
+      {orders === null && !error && <Loading what="Loading orders…" />}
+      {orders?.length === 0 && <Empty>No orders yet.</Empty>}
       {orders && orders.length > 0 && (
-        <table>
-          <thead><tr><th>Order</th><th>Status</th><th>Items</th><th>Placed</th></tr></thead>
-          <tbody>
-            {orders.map((o) => (
-              <tr key={o.id}>
-                <td><Link to={`/orders/${o.id}`}>Order #{o.id}</Link></td>
-                <td>{o.status}</td>
-                <td>{o.items.reduce((n, i) => n + i.quantity, 0)} units</td>
-                <td>{new Date(o.created_at).toLocaleString()}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <TableWrap label="Orders" card>
+          <table className="data cards-phone" aria-label="Orders">
+            <thead><tr><th scope="col">Order</th><th scope="col">Status</th><th scope="col">Items</th><th scope="col">Supplier</th><th scope="col">Placed</th></tr></thead>
+            <tbody>
+              {orders.map((o) => (
+                <tr key={o.id}>
+                  <td data-label="Order"><Link to={`/orders/${o.id}`}>Order #{o.id}</Link></td>
+                  <td data-label="Status"><StatusPill status={o.status} /></td>
+                  <td data-label="Items">{itemsSummary(o)}</td>
+                  <td data-label="Supplier">{o.supplier_name ?? "—"}</td>
+                  <td data-label="Placed">{dateTime(o.created_at)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </TableWrap>
       )}
     </main>
   );

@@ -1,0 +1,54 @@
+import { Archive, ArchiveRestore, Mail, MailOpen } from "lucide-react";
+import { eventKind } from "../lib/events";
+import { TimeAgo } from "../lib/format";
+import type { AppNotification } from "../lib/types";
+import { useNotificationStore } from "../stores/notifications";
+
+/** One notification: icon by type, title, message, time ago; read and archive actions beside it. */
+export function NotificationItem({ n, onOpen }: { n: AppNotification; onOpen: (n: AppNotification) => void }) {
+  const { markAsRead, markAsUnread, archive, unarchive } = useNotificationStore.getState();
+  const kind = eventKind(n.event_type);
+  const Icon = kind.icon;
+  return (
+    <li className={n.is_read ? "note" : "note unread"} data-notification-id={n.id}>
+      <button type="button" className="note-main" onClick={() => onOpen(n)}>
+        <span className="note-icon" style={{ color: kind.color }} aria-hidden="true">
+          <Icon size={20} />
+        </span>
+        <span className="note-text">
+          <span className="note-title">
+            {!n.is_read && <span className="dot" aria-hidden="true" />}
+            {n.title}
+          </span>
+          <span className="note-message">{n.message}</span>
+          <span className="note-time"><TimeAgo iso={n.created_at} /></span>
+        </span>
+        {!n.is_read && <span className="sr-only">(unread)</span>}
+      </button>
+      <span className="note-actions">
+        {n.is_read ? (
+          <button type="button" className="icon-button" aria-label={`Mark unread: ${n.title}`} title="Mark unread"
+            onClick={() => void markAsUnread(n.id)}>
+            <Mail size={16} aria-hidden="true" />
+          </button>
+        ) : (
+          <button type="button" className="icon-button" aria-label={`Mark read: ${n.title}`} title="Mark read"
+            onClick={() => void markAsRead(n.id)}>
+            <MailOpen size={16} aria-hidden="true" />
+          </button>
+        )}
+        {n.archived ? (
+          <button type="button" className="icon-button" aria-label={`Unarchive: ${n.title}`} title="Unarchive"
+            onClick={() => void unarchive(n.id)}>
+            <ArchiveRestore size={16} aria-hidden="true" />
+          </button>
+        ) : (
+          <button type="button" className="icon-button" aria-label={`Archive: ${n.title}`} title="Archive"
+            onClick={() => void archive(n.id)}>
+            <Archive size={16} aria-hidden="true" />
+          </button>
+        )}
+      </span>
+    </li>
+  );
+}
