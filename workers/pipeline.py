@@ -182,29 +182,41 @@ def _handle_batch(event_ids: list[int]) -> list[Handled]:
         now = mark_handled(session, todo)
         session.commit()
         emits = socket_messages(session, handled, contexts)
+        # The same session (its connection) marks them PROCESSED once the messages are out.
+        if publish_messages(emits, len(todo)):
+            mark_published(session, todo, now)
+            publish_states(emits, len(todo))
     except BaseException:
         session.rollback()
         raise
     finally:
         session.close()
-    # event_state PROCESSED goes out once the events are (the admins' log may refetch on it).
-    states = [e for e in emits if e.event == "event_state"]
+    return handled
+
+
+def publish_messages(emits: list[Emit], events: int) -> bool:
+    """Every message but event_state; False when Redis refused them.
+
+    Then the events stay open: the relay's redelivery sweep hands them over
+    again, and that handling publishes. (Redis down also cut the gateways off:
+    their catch-up replays the rows meanwhile.)
+    """
     try:
         publish([e for e in emits if e.event != "event_state"])
     except Exception:
-        # Left open: the relay's redelivery sweep hands them over again, and that
-        # handling publishes. (Redis down also cut the gateways off: their catch-up
-        # replays the rows meanwhile.)
         log.warning(
-            "socket messages of %d event(s) not published; left for redelivery", len(todo), exc_info=True
+            "socket messages of %d event(s) not published; left for redelivery", events, exc_info=True
         )
-        return handled
-    mark_published(todo, now)
+        return False
+    return True
+
+
+def publish_states(emits: list[Emit], events: int) -> None:
+    """event_state PROCESSED goes out once the events are (the admins' log may refetch on it)."""
     try:
-        publish(states)
+        publish([e for e in emits if e.event == "event_state"])
     except Exception:
-        log.warning("event_state of %d event(s) not published", len(todo), exc_info=True)
-    return handled
+        log.warning("event_state of %d event(s) not published", events, exc_info=True)
 
 
 def mail_entries(handled: list[Handled]) -> list[MailEntry]:
@@ -237,24 +249,23 @@ def mark_handled(session: Session, events: list[EventLog]) -> datetime:
     return now
 
 
-def mark_published(events: list[EventLog], handled_at: datetime) -> None:
+def mark_published(session: Session, events: list[EventLog], handled_at: datetime) -> None:
     """Their messages are out: PROCESSED, in one UPDATE.
 
     Only the handling this worker did (processed_at is its own) and never over a
     replay asked for meanwhile (PENDING): that one is handled, and published, again.
     """
-    with get_sessionmaker()() as session:
-        session.execute(
-            update(EventLog)
-            .where(
-                EventLog.id.in_([e.id for e in events]),
-                EventLog.processed_at == handled_at,
-                EventLog.state != DeliveryState.PENDING,
-            )
-            .values(state=DeliveryState.PROCESSED)
-            .execution_options(synchronize_session=False)
+    session.execute(
+        update(EventLog)
+        .where(
+            EventLog.id.in_([e.id for e in events]),
+            EventLog.processed_at == handled_at,
+            EventLog.state != DeliveryState.PENDING,
         )
-        session.commit()
+        .values(state=DeliveryState.PROCESSED)
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
 
 
 def socket_messages(session: Session, handled: list[Handled], contexts: Contexts) -> list[Emit]:
