@@ -9,8 +9,11 @@ can cut their subscription (and keep it cut) without touching the workers'.
 - broker loss: an event the broker lost is handed over again and handled once;
 - subscription cut: an old event published while a gateway was cut off from
   Redis reaches its connected client anyway, with the order's status;
+- a worker killed between its commit and its publish: the rows still reach
+  the connected socket (the event is not PROCESSED until they are published);
 - racing read-all: every socket's last count equals REST;
-- chaos: all of it at random moments under a stream of events.
+- chaos: all of it at random moments under a stream of events (seeded;
+  CHAOS_SEED picks another run), with a one-line summary printed.
 """
 
 import contextlib
