@@ -12,6 +12,15 @@ After the commit -- never before, or a count could include what is then
 rolled back -- the unread counts are read with their versions and every socket
 message goes out in one Redis pipeline.
 
+PROCESSED means "written and published". The batch's transaction records the
+handling (processed_at, attempts) but leaves the state open; only after the
+publish does one more UPDATE mark the events PROCESSED. A worker killed
+between its commit and its publish (or a publish Redis refused) leaves them
+open, so the task's redelivery (the broker's, or the relay's sweep) handles
+them again: no side work, no mail and no new row (processed_at is set, rows
+are unique per event and user), and the socket messages go out again.
+Clients dedupe notifications by id and keep the count with the highest version.
+
 When a batch fails, its events are handled again one by one, each in its own
 transaction, so only the event at fault is retried and, in the end, FAILED.
 """
@@ -170,16 +179,44 @@ def _handle_batch(event_ids: list[int]) -> list[Handled]:
         record_mails_batch(session, mails)  # e-mail (issue 13): sent after commit
         bump_unread_versions(session, changed_users)
         load_rows(session, handled)
-        mark_processed(session, todo)
+        now = mark_handled(session, todo)
         session.commit()
         emits = socket_messages(session, handled, contexts)
+        # The same session (its connection) marks them PROCESSED once the messages are out.
+        if publish_messages(emits, len(todo)):
+            mark_published(session, todo, now)
+            publish_states(emits, len(todo))
     except BaseException:
         session.rollback()
         raise
     finally:
         session.close()
-    publish(emits)
     return handled
+
+
+def publish_messages(emits: list[Emit], events: int) -> bool:
+    """Every message but event_state; False when Redis refused them.
+
+    Then the events stay open: the relay's redelivery sweep hands them over
+    again, and that handling publishes. (Redis down also cut the gateways off:
+    their catch-up replays the rows meanwhile.)
+    """
+    try:
+        publish([e for e in emits if e.event != "event_state"])
+    except Exception:
+        log.warning(
+            "socket messages of %d event(s) not published; left for redelivery", events, exc_info=True
+        )
+        return False
+    return True
+
+
+def publish_states(emits: list[Emit], events: int) -> None:
+    """event_state PROCESSED goes out once the events are (the admins' log may refetch on it)."""
+    try:
+        publish([e for e in emits if e.event == "event_state"])
+    except Exception:
+        log.warning("event_state of %d event(s) not published", events, exc_info=True)
 
 
 def mail_entries(handled: list[Handled]) -> list[MailEntry]:
@@ -191,13 +228,17 @@ def mail_entries(handled: list[Handled]) -> list[MailEntry]:
     ]
 
 
-def mark_processed(session: Session, events: list[EventLog]) -> None:
-    """One UPDATE for the whole batch (not one per row at flush)."""
+def mark_handled(session: Session, events: list[EventLog]) -> datetime:
+    """One UPDATE for the whole batch (not one per row at flush); the state stays open.
+
+    The objects already say PROCESSED, for the `event_state` message, which goes
+    out after mark_published.
+    """
     now = utcnow()
     session.execute(
         update(EventLog)
         .where(EventLog.id.in_([e.id for e in events]))
-        .values(state=DeliveryState.PROCESSED, processed_at=now, attempts=EventLog.attempts + 1, error=None)
+        .values(processed_at=now, attempts=EventLog.attempts + 1, error=None)
         .execution_options(synchronize_session=False)
     )
     for event in events:
@@ -205,6 +246,26 @@ def mark_processed(session: Session, events: list[EventLog]) -> None:
         set_committed_value(event, "processed_at", now)
         set_committed_value(event, "attempts", event.attempts + 1)
         set_committed_value(event, "error", None)
+    return now
+
+
+def mark_published(session: Session, events: list[EventLog], handled_at: datetime) -> None:
+    """Their messages are out: PROCESSED, in one UPDATE.
+
+    Only the handling this worker did (processed_at is its own) and never over a
+    replay asked for meanwhile (PENDING): that one is handled, and published, again.
+    """
+    session.execute(
+        update(EventLog)
+        .where(
+            EventLog.id.in_([e.id for e in events]),
+            EventLog.processed_at == handled_at,
+            EventLog.state != DeliveryState.PENDING,
+        )
+        .values(state=DeliveryState.PROCESSED)
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
 
 
 def socket_messages(session: Session, handled: list[Handled], contexts: Contexts) -> list[Emit]:

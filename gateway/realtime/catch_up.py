@@ -14,21 +14,27 @@ metadata.occurred_at and plays no part here). The margin makes the replay send
 some rows the sockets already have; clients dedupe by id.
 
 Trackers: the current status of every order whose status changed in that
-window goes to each connected user who may see the order (and the admins),
-so a tracker that missed `order_status` catches up too. Counts go with their
-versions, read after everything they count was committed.
+window, or whose event a worker handled in it, goes to each connected user
+who may see the order (and the admins), so a tracker that missed
+`order_status` catches up too. The handling counts, not only the change: the
+workers publish `order_status` when they handle the event, which for an event
+that waited (the workers were away) is long after the change itself; its
+processed_at, like a notification's created_at, is taken inside the worker's
+transaction, so the same margin covers it. Counts go with their versions,
+read after everything they count was committed.
 """
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, union
 from sqlalchemy.orm import Session
 
 from common.db import get_sessionmaker
 from common.events.payloads import notification_payload
 from common.events.publisher import role_room, user_room
-from common.models import Notification, Order, OrderStatusChange, Role, User
+from common.events.types import EntityType
+from common.models import EventLog, Notification, Order, OrderStatusChange, Role, User
 from common.services.notifications import unread_states
 
 Message = tuple[str, dict[str, Any], str]
@@ -60,9 +66,15 @@ def _notifications(session: Session, user_ids: set[int], cutoff: datetime) -> li
 
 
 def _order_statuses(session: Session, user_ids: set[int], cutoff: datetime) -> list[Message]:
+    touched = union(
+        select(OrderStatusChange.order_id).where(OrderStatusChange.at >= cutoff),
+        select(EventLog.entity_id).where(
+            EventLog.entity_type == EntityType.ORDER, EventLog.processed_at >= cutoff
+        ),
+    ).subquery()
     changed = (
         select(OrderStatusChange.order_id, func.max(OrderStatusChange.at).label("at"))
-        .where(OrderStatusChange.at >= cutoff)
+        .where(OrderStatusChange.order_id.in_(select(touched.c[0])))
         .group_by(OrderStatusChange.order_id)
         .subquery()
     )

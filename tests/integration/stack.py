@@ -14,8 +14,11 @@ from typing import Any
 
 import httpx
 import socketio
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session
 
-from tests.conftest import ROOT, TEST_ENV
+from common.seed import seed
+from tests.conftest import ROOT, TEST_DATABASE_URL, TEST_DB_NAME, TEST_ENV, _recreate_database, alembic
 
 LOG_DIR = ROOT / "test-artifacts" / "logs"
 
@@ -43,6 +46,80 @@ def wait_until(check: Callable[[], Any], timeout: float = 15, what: str = "condi
             pass
         time.sleep(0.05)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def fresh_seeded_database(name: str) -> str:
+    """A database of a test's own, migrated and seeded; returns its URL."""
+    url = TEST_DATABASE_URL.rsplit("/", 1)[0] + f"/{TEST_DB_NAME}_{name}"
+    _recreate_database(url)
+    result = alembic("upgrade", "head", database_url=url)
+    assert result.returncode == 0, result.stderr
+    engine = create_engine(url)
+    with Session(engine) as session:
+        seed(session)
+        session.commit()
+    engine.dispose()
+    return url
+
+
+def worker_children(worker_pid: int) -> list[int]:
+    """The pool processes of a `celery worker` main process."""
+    out = subprocess.run(["pgrep", "-P", str(worker_pid)], capture_output=True, text=True).stdout
+    return [int(pid) for pid in out.split()]
+
+
+class PrivateRedis:
+    """A redis-server of a test's own, without persistence, so a restart loses everything.
+
+    `users` are extra ACL users (name -> password, all permissions), recreated at
+    every start, so a test can tell one process's connections from another's.
+    """
+
+    def __init__(self, users: dict[str, str] | None = None) -> None:
+        self.port = free_port()
+        self.users = users or {}
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.starts = 0
+
+    def url(self, db: int = 0, user: str | None = None) -> str:
+        auth = f"{user}:{self.users[user]}@" if user else ""
+        return f"redis://{auth}127.0.0.1:{self.port}/{db}"
+
+    def cli(self, *args: str) -> str:
+        result = subprocess.run(
+            ["redis-cli", "-p", str(self.port), *args], capture_output=True, text=True, timeout=10
+        )
+        return result.stdout.strip()
+
+    def _ping(self) -> bool:
+        return self.cli("ping") == "PONG"
+
+    def start(self) -> None:
+        args = ["redis-server", "--bind", "127.0.0.1", "--port", str(self.port)]
+        args += ["--save", "", "--appendonly", "no"]
+        for name, password in self.users.items():
+            args += ["--user", name, "on", f">{password}", "~*", "&*", "+@all"]
+        LOG_DIR.mkdir(parents=True, exist_ok=True)
+        with open(LOG_DIR / f"redis-{self.port}.log", "a") as log:
+            self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.starts += 1
+        wait_until(self._ping, 15, "redis-server to start")
+
+    def stop(self) -> None:
+        """SHUTDOWN NOSAVE: whatever the server held is gone."""
+        if self.proc is None:
+            return
+        self.cli("shutdown", "nosave")
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(5)
+        self.proc = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
 
 
 class Process:
@@ -125,6 +202,8 @@ class Listener:
         self._cond = threading.Condition()
         self.sio = socketio.Client(reconnection=False)
         self.sio.on("*", self._record)
+        self.disconnects = 0
+        self.sio.on("disconnect", self._disconnected)
         auth = {"token": token} if token is not None else None
         self.sio.connect(base_url, socketio_path="ws", auth=auth, transports=["websocket"], wait_timeout=10)
 
@@ -132,6 +211,9 @@ class Listener:
         with self._cond:
             self.events[event].append(data)
             self._cond.notify_all()
+
+    def _disconnected(self, *_: Any) -> None:
+        self.disconnects += 1
 
     def of(self, event: str) -> list[Any]:
         with self._cond:

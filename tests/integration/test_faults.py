@@ -3,7 +3,6 @@
 import os
 import shutil
 import signal
-import subprocess
 import time
 
 import httpx
@@ -14,10 +13,19 @@ from sqlalchemy.orm import Session
 from common.db import get_sessionmaker
 from common.events.broker import app as celery_app
 from common.models import DeliveryState, EventLog, Notification
-from common.seed import seed
-from tests.conftest import TEST_DATABASE_URL, TEST_DB_NAME, _recreate_database, alembic, token_for
+from tests.conftest import token_for
 from tests.integration.conftest import Stack
-from tests.integration.stack import Listener, free_port, process_env, start_gateway, start_worker, wait_until
+from tests.integration.stack import (
+    Listener,
+    PrivateRedis,
+    free_port,
+    fresh_seeded_database,
+    process_env,
+    start_gateway,
+    start_worker,
+    wait_until,
+    worker_children,
+)
 
 BUYER, ADMIN = "buyer@demo.test", "admin@demo.test"
 
@@ -84,24 +92,6 @@ def sessions_waiting_on(fragment: str) -> int:
         return int(session.execute(text(query), {"q": f"%{fragment}%"}).scalar() or 0)
 
 
-def fresh_seeded_database(name: str) -> str:
-    url = TEST_DATABASE_URL.rsplit("/", 1)[0] + f"/{TEST_DB_NAME}_{name}"
-    _recreate_database(url)
-    result = alembic("upgrade", "head", database_url=url)
-    assert result.returncode == 0, result.stderr
-    engine = create_engine(url)
-    with Session(engine) as session:
-        seed(session)
-        session.commit()
-    engine.dispose()
-    return url
-
-
-def worker_children(worker_pid: int) -> list[int]:
-    out = subprocess.run(["pgrep", "-P", str(worker_pid)], capture_output=True, text=True).stdout
-    return [int(pid) for pid in out.split()]
-
-
 def test_worker_killed_mid_task_is_replaced_and_event_delivered_once(live: Stack) -> None:
     order_id = place_order(live.url, quantity=999_999)  # nobody can fill it: it stays PLACED
     listener = live.listen(ADMIN)
@@ -157,55 +147,14 @@ def test_two_gateways_share_events(live: Stack) -> None:
 
 @pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs redis-server")
 def test_redis_outage_delays_but_never_loses_events(live: Stack) -> None:
-    redis_port = free_port()
-
-    def start_redis() -> None:
-        subprocess.run(
-            [
-                "redis-server",
-                "--daemonize",
-                "yes",
-                "--bind",
-                "127.0.0.1",
-                "--port",
-                str(redis_port),
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ],
-            check=True,
-            capture_output=True,
-        )
-        wait_until(
-            lambda: (
-                subprocess.run(
-                    ["redis-cli", "-p", str(redis_port), "ping"], capture_output=True, text=True
-                ).stdout.strip()
-                == "PONG"
-            ),
-            10,
-            "redis",
-        )
-
-    def stop_redis() -> None:
-        subprocess.run(["redis-cli", "-p", str(redis_port), "shutdown", "nosave"], capture_output=True)
-        wait_until(
-            lambda: (
-                subprocess.run(["redis-cli", "-p", str(redis_port), "ping"], capture_output=True).returncode
-                != 0
-            ),
-            10,
-            "redis to stop",
-        )
-
-    start_redis()
+    redis = PrivateRedis()
+    redis.start()
     # A database of its own: the main stack's relay would otherwise send this stack's
     # pending events through the main Redis, and the outage would prove nothing.
     database_url = fresh_seeded_database("outage")
     env = process_env(
         DATABASE_URL=database_url,
-        REDIS_URL=f"redis://127.0.0.1:{redis_port}/0",
+        REDIS_URL=redis.url(),
         SOCKETIO_CHANNEL="partpulse-outage",
     )
     gateway_port = free_port()
@@ -214,7 +163,7 @@ def test_redis_outage_delays_but_never_loses_events(live: Stack) -> None:
     url = f"http://127.0.0.1:{gateway_port}"
     try:
         listener = Listener(url, token_for(BUYER), name="buyer")
-        stop_redis()
+        redis.stop()
         started = time.monotonic()
         order_id = place_order(url)
         assert time.monotonic() - started < 2, "placing an order must not wait for the broker"
@@ -228,7 +177,7 @@ def test_redis_outage_delays_but_never_loses_events(live: Stack) -> None:
             )
         engine.dispose()
         assert state == "PENDING"
-        start_redis()
+        redis.start()
         note = listener.wait_for(
             "notification",
             lambda d: d["event_type"] == "SUPPLIER_MATCHED" and d["metadata"]["order_id"] == order_id,
@@ -239,4 +188,4 @@ def test_redis_outage_delays_but_never_loses_events(live: Stack) -> None:
     finally:
         worker.stop()
         gateway.stop()
-        stop_redis()
+        redis.stop()

@@ -12,8 +12,7 @@ from sqlalchemy.orm import Session
 from common.models import User
 from common.security import create_access_token
 from tests.conftest import ROOT
-from tests.integration.stack import LOG_DIR, free_port, process_env, start_gateway
-from tests.integration.test_faults import fresh_seeded_database
+from tests.integration.stack import LOG_DIR, free_port, fresh_seeded_database, process_env, start_gateway
 
 CHECKS = "not_a_server_error,status_code_conformance,response_schema_conformance,content_type_conformance"
 MAX_EXAMPLES = os.environ.get("FUZZ_MAX_EXAMPLES", "50")
