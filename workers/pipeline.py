@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from common.db import get_sessionmaker
-from common.events.payloads import notification_payload
+from common.events.payloads import event_state_payload, notification_payload
 from common.events.publisher import Emit, publish, role_room, user_room
 from common.events.types import EventType, spec_for
 from common.models import DeliveryState, EventLog, Notification, Order, utcnow
@@ -316,17 +316,6 @@ def event_messages(h: Handled, contexts: Contexts) -> list[Emit]:
                 )
             )
     return emits
-
-
-def event_state_payload(event: EventLog) -> dict[str, Any]:
-    processed_at: datetime | None = event.processed_at
-    return {
-        "event_id": event.id,
-        "state": event.state,
-        "attempts": event.attempts,
-        "error": event.error,
-        "processed_at": processed_at.isoformat() if processed_at else None,
-    }
 
 
 def handle_events(event_ids: list[int]) -> list[dict[str, Any]]:

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from common.models import Notification
+from common.models import EventLog, Notification
 
 
 def notification_payload(row: Notification) -> dict[str, Any]:
@@ -15,4 +15,15 @@ def notification_payload(row: Notification) -> dict[str, Any]:
         "link": row.link,
         "is_read": row.is_read,
         "timestamp": row.created_at.isoformat(),
+    }
+
+
+def event_state_payload(event: EventLog) -> dict[str, Any]:
+    """The `event_state` message the admin event log follows (from the workers and the replay route)."""
+    return {
+        "event_id": event.id,
+        "state": event.state,
+        "attempts": event.attempts,
+        "error": event.error,
+        "processed_at": event.processed_at.isoformat() if event.processed_at else None,
     }

@@ -88,12 +88,3 @@ def replay_event(session: Session, event_id: int) -> EventLog:
     return event
 
 
-def event_state_payload(event: EventLog) -> dict[str, Any]:
-    """The `event_state` socket message the admin event log follows (as the worker sends it)."""
-    return {
-        "event_id": event.id,
-        "state": event.state,
-        "attempts": event.attempts,
-        "error": event.error,
-        "processed_at": event.processed_at.isoformat() if event.processed_at else None,
-    }

@@ -2,6 +2,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Path, Query, Request, status
 
+from common.events.payloads import event_state_payload
 from common.events.types import EntityType, EventType
 from common.models import DeliveryState
 from common.schemas.base import CursorPage, UTCDatetime
@@ -81,7 +82,7 @@ def replay_event(
     Every admin's event log hears `event_state` with the new state once this has committed.
     """
     event = events.replay_event(session, event_id)
-    payload = events.event_state_payload(event)
+    payload = event_state_payload(event)
     # Background tasks run after the response, so after the request's commit.
     background.add_task(request.app.state.sio.emit, "event_state", payload, room="role_admin")
     return event
