@@ -127,7 +127,13 @@ def place_order(session: Session, buyer: User, data: OrderCreate) -> Order:
         actor_id=buyer.id,
         metadata={**order_ids(order), "total_units": units},
     )
-    return order
+    # The answer names its parts like every other read of an order.
+    return session.scalars(
+        select(Order)
+        .where(Order.id == order.id)
+        .options(*_with_details())
+        .execution_options(populate_existing=True)
+    ).one()
 
 
 def transition(session: Session, actor: User, order_id: int, data: TransitionRequest) -> Order:

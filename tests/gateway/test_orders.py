@@ -261,3 +261,8 @@ def test_order_and_inventory_carry_names_for_people(client: TestClient, db: Sess
     updated = client.put(f"/api/inventory/{item['part_id']}", json=body, headers=auth(SUPPLIER))
     assert updated.status_code == 200, updated.text
     assert updated.json()["is_low"] is True and updated.json()["part_sku"] == row["part_sku"]
+
+
+def test_placing_an_order_answers_with_part_names(client: TestClient) -> None:
+    order = place(client)
+    assert order["items"][0]["part_name"] and order["items"][0]["part_sku"]
