@@ -39,19 +39,14 @@ from typing import Any
 
 import aiohttp
 import socketio
+from procstats import cpu_seconds, free_port  # bench/ is on sys.path: run as a script
 from sqlalchemy import create_engine, text
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_BASE = os.environ.get("BENCH_PG", "postgresql+psycopg2://postgres@127.0.0.1:5432")
 DB_NAME = os.environ.get("BENCH_DB", "partpulse_bench")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9")
-TICKS = os.sysconf("SC_CLK_TCK")
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 # ---------------------------------------------------------------- the stack
@@ -157,13 +152,12 @@ def _recreate_database(url: str) -> None:
     admin.dispose()
 
 
-def cpu_seconds(pids: list[int]) -> float:
-    total = 0
+def total_cpu_seconds(pids: list[int]) -> float:
+    total = 0.0
     for pid in pids:
-        with contextlib.suppress(OSError):
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])  # utime + stime
-    return total / TICKS
+        with contextlib.suppress(OSError):  # a process that exited meanwhile
+            total += cpu_seconds(pid)
+    return total
 
 
 def pids_named(name: str) -> list[int]:
@@ -184,7 +178,7 @@ class CpuMeter:
         by_role["postgres (machine)"] = pids_named("postgres")
         by_role["redis (machine)"] = pids_named("redis-server")
         by_role["load generator"] = [os.getpid()]
-        return {role: cpu_seconds(pids) for role, pids in by_role.items()}
+        return {role: total_cpu_seconds(pids) for role, pids in by_role.items()}
 
     def start(self) -> None:
         self.before = self._sample()
