@@ -349,7 +349,13 @@ class Bench:
         return clients
 
     async def gateways(self, n_gateways: int) -> dict[str, Any]:
+        from common.config import Settings
         from common.events.publisher import Emit, _pubsub_message, user_room
+
+        # The channel the gateways listen on: the name plus the Redis db number.
+        channel = Settings(
+            redis_url=self.env["REDIS_URL"], socketio_channel_name=self.env["SOCKETIO_CHANNEL"]
+        ).socketio_channel
 
         sockets, messages = self.args.sockets, self.args.messages
         gws = [self.start_gateway(f"gateway-{n_gateways}-{i}") for i in range(n_gateways)]
@@ -401,7 +407,7 @@ class Bench:
             pipe = client.pipeline(transaction=False)
             for seq in range(offset, min(messages, offset + batch)):
                 emit = Emit("notification", {**payload, "id": seq}, user_room(buyer_id))
-                pipe.publish(self.env["SOCKETIO_CHANNEL"], _pubsub_message(emit))
+                pipe.publish(channel, _pubsub_message(emit))
             pipe.execute()
             await asyncio.sleep(0)
         with contextlib.suppress(TimeoutError):
