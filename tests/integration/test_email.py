@@ -7,7 +7,6 @@ The stack has its own database and its own redis-server, so the main integration
 """
 
 import shutil
-import subprocess
 import sys
 import threading
 import time
@@ -28,9 +27,16 @@ from sqlalchemy.orm import Session
 
 from common.models import EventLog, MailOutbox, MailState, Notification, User, utcnow
 from common.security import create_access_token
-from common.seed import seed
-from tests.conftest import TEST_DATABASE_URL, TEST_DB_NAME, _recreate_database, alembic
-from tests.integration.stack import Process, free_port, process_env, start_gateway, wait_until
+from tests.conftest import TEST_DB_NAME
+from tests.integration.stack import (
+    PrivateRedis,
+    Process,
+    free_port,
+    fresh_seeded_database,
+    process_env,
+    start_gateway,
+    wait_until,
+)
 
 pytestmark = pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs redis-server")
 
@@ -134,35 +140,6 @@ class MailStack:
             return session.scalar(query)
 
 
-def _start_redis(port: int) -> None:
-    subprocess.run(
-        [
-            "redis-server",
-            "--daemonize",
-            "yes",
-            "--bind",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ],
-        check=True,
-        capture_output=True,
-    )
-    wait_until(
-        lambda: (
-            subprocess.run(
-                ["redis-cli", "-p", str(port), "ping"], capture_output=True, text=True
-            ).stdout.strip()
-            == "PONG"
-        ),
-        10,
-        "redis",
-    )
-
 
 def _celery(name: str, args: list[str], env: dict[str, str]) -> Process:
     return Process(name, [sys.executable, "-m", "celery", "-A", "workers", *args], env)
@@ -170,23 +147,15 @@ def _celery(name: str, args: list[str], env: dict[str, str]) -> Process:
 
 @pytest.fixture(scope="module")
 def mail_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MailStack]:
-    database_url = TEST_DATABASE_URL.rsplit("/", 1)[0] + f"/{TEST_DB_NAME}_mail"
-    _recreate_database(database_url)
-    result = alembic("upgrade", "head", database_url=database_url)
-    assert result.returncode == 0, result.stderr
-    engine = create_engine(database_url)
-    with Session(engine) as session:
-        seed(session)
-        session.commit()
-    engine.dispose()
+    database_url = fresh_seeded_database("mail")
 
     handler = SmtpHandler()
     smtp_port = free_port()
     controller = Controller(handler, hostname="127.0.0.1", port=smtp_port)
     controller.start()
-    redis_port = free_port()
-    _start_redis(redis_port)
-    redis_url = f"redis://127.0.0.1:{redis_port}/0"
+    redis = PrivateRedis()
+    redis.start()
+    redis_url = redis.url()
     var_dir: Path = tmp_path_factory.mktemp("mailvar")
     env = process_env(
         DATABASE_URL=database_url,
@@ -235,7 +204,7 @@ def mail_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MailStack]:
         for process in reversed(processes):
             process.stop()
         controller.stop()
-        subprocess.run(["redis-cli", "-p", str(redis_port), "shutdown", "nosave"], capture_output=True)
+        redis.stop()
 
 
 def place(stack: MailStack, part_id: int, quantity: int, **extra: Any) -> int:
