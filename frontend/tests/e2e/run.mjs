@@ -138,11 +138,20 @@ async function checkPage(page, vp, name) {
 async function assertToastsClearOfTopBar(page, what) {
   const toasts = page.locator('[data-rht-toaster] [role="status"]');
   await toasts.first().waitFor();
+  // A toast slides in from below and the stack re-spaces when another arrives: measure
+  // where they come to rest, not a frame of their animation.
+  await page.waitForFunction(() => {
+    const toaster = document.querySelector("[data-rht-toaster]");
+    return !toaster || toaster.getAnimations({ subtree: true })
+      .every((a) => a.playState !== "running" || a.effect?.getTiming().iterations === Infinity);
+  });
   const controls = await page.locator("header.topbar").locator("button, a").all();
   const boxes = (await Promise.all(controls.map((c) => c.boundingBox()))).filter(Boolean);
   for (const toast of await toasts.all()) {
     const t = await toast.boundingBox();
     if (!t) continue;
+    const leaving = await toast.evaluate((el) => Number(getComputedStyle(el.parentElement).opacity) === 0);
+    if (leaving) continue;
     await assertInsideWindow(page, toast, `a toast on ${what}`);
     for (const c of boxes) {
       const overlap = t.x < c.x + c.width && c.x < t.x + t.width && t.y < c.y + c.height && c.y < t.y + t.height;
