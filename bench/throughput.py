@@ -20,6 +20,8 @@ gateway, workers, Flower) on a fresh database of its own and Redis db 9, then:
     .venv/bin/python bench/throughput.py --rates 150 300 --seconds 10 --no-sweep --no-burst
     .venv/bin/python bench/throughput.py --no-sweep --no-burst --variants shipped \\
         no-batching:RELAY_BATCH=1,RELAY_LINGER_SECONDS=0   # levers side by side
+    .venv/bin/python bench/throughput.py --no-sweep --no-burst --variants before@HEAD~1 after
+                                                 # a code change: git revision HEAD~1, then this tree
 """
 
 from __future__ import annotations
@@ -55,7 +57,8 @@ REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9")
 class Stack:
     """scripts/run.sh in distributed mode, in a session of its own so its processes can be found."""
 
-    def __init__(self, extra_env: dict[str, str] | None = None) -> None:
+    def __init__(self, extra_env: dict[str, str] | None = None, tree: Path = ROOT) -> None:
+        self.tree = tree
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.database_url = f"{PG_BASE}/{DB_NAME}"
@@ -69,6 +72,8 @@ class Stack:
             "FLOWER_BASIC_AUTH": "bench:bench-password",
             "WORKER_METRICS_PORT": str(free_port()),
             "VAR_DIR": str(ROOT / "var" / "bench"),
+            # The tree's own code first, ahead of the editable install (which points at ROOT).
+            "PYTHONPATH": str(tree),
             **(extra_env or {}),
         }
         self.log_path = ROOT / "var" / "bench" / "stack.log"
@@ -83,7 +88,7 @@ class Stack:
         log = open(self.log_path, "wb")  # noqa: SIM115
         self.proc = subprocess.Popen(
             ["./scripts/run.sh"],
-            cwd=ROOT,
+            cwd=self.tree,
             env=self.env,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -417,11 +422,29 @@ def parse_variant(text: str) -> tuple[str, dict[str, str]]:
     return name, env
 
 
+def source_tree(name: str) -> Path:
+    """`before@REV` runs the code of git revision REV (a worktree under var/bench/trees); else this tree."""
+    _, _, rev = name.partition("@")
+    if not rev:
+        return ROOT
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", rev], cwd=ROOT, check=True, capture_output=True, text=True
+    ).stdout.strip()
+    tree = ROOT / "var" / "bench" / "trees" / commit
+    if not tree.exists():
+        subprocess.run(["git", "worktree", "add", "--detach", str(tree), commit], cwd=ROOT, check=True)
+        # The same installed packages and built web app as this tree.
+        (tree / ".venv").symlink_to(ROOT / ".venv")
+        if (ROOT / "frontend" / "dist").exists():
+            (tree / "frontend" / "dist").symlink_to(ROOT / "frontend" / "dist")
+    return tree
+
+
 async def run_variant(name: str, env: dict[str, str], args: argparse.Namespace, first: bool) -> None:
-    stack = Stack(env)
+    stack = Stack(env, source_tree(name))
     stack.start()
     try:
-        print(f"\n### {name} {env or '(as shipped)'}: {stack.url} (scripts/run.sh, distributed)\n")
+        print(f"\n### {name} {env or '(as shipped)'}: {stack.url} (scripts/run.sh in {stack.tree}, distributed)\n")
         await open_loop_run(stack, 50, 2)  # warm-up: first tasks in fresh worker processes are slow
         print(HEADER)
         for rate in args.rates:
@@ -468,7 +491,8 @@ def main() -> None:
         nargs="*",
         default=[],
         help="stacks to compare one after another, each `name:VAR=value,...` (the first also gets "
-        "the sweep and the burst), e.g. shipped no-batching:RELAY_BATCH=1,RELAY_LINGER_SECONDS=0",
+        "the sweep and the burst), e.g. shipped no-batching:RELAY_BATCH=1,RELAY_LINGER_SECONDS=0; "
+        "`name@REV` runs git revision REV's code, e.g. before@HEAD~1 after",
     )
     args = parser.parse_args()
     # A SIGTERM (a timeout) still stops the stack it started: its processes run in a session of their own.

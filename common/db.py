@@ -35,10 +35,13 @@ def _make_engine(url: str) -> Engine:
     return create_engine(
         url,
         pool_pre_ping=get_settings().db_pre_ping,
-        # As many connections as the gateway's threadpool (40) has threads, plus
-        # its relay and socket work, so a request never waits for a connection.
-        pool_size=10,
-        max_overflow=40,
+        # Kept open: as many as the gateway has requests in flight (32), plus its
+        # relay and socket work. An overflow connection is closed when it is returned,
+        # so a pool smaller than the load opens (forks a PostgreSQL backend) and closes
+        # a connection per request just when the machine is busiest. Opened lazily:
+        # a worker process that needs one or two holds one or two.
+        pool_size=40,
+        max_overflow=10,
         pool_timeout=POOL_TIMEOUT_SECONDS,
         connect_args=connect_args,
     )
