@@ -82,6 +82,7 @@ def start() -> None:
 def _run() -> None:
     settings = get_settings()
     last_busy = 0.0
+    last_sweep = 0.0
     while True:
         woken = _wakeup.wait(timeout=settings.relay_interval_seconds)
         if woken and time.monotonic() - last_busy < BUSY_WINDOW:
@@ -89,10 +90,15 @@ def _run() -> None:
             # one task and one transaction for many. Alone, an event goes at once.
             time.sleep(settings.relay_linger_seconds)
         _wakeup.clear()
+        # A wake-up after a commit looks for new rows only; the redelivery sweep
+        # (a second query) runs once per interval, not once per pass.
+        sweep = time.monotonic() - last_sweep >= settings.relay_interval_seconds
         try:
-            claimed = relay_pending()
+            claimed = relay_pending(sweep=sweep)
             while claimed == settings.relay_batch:
-                claimed = relay_pending()
+                claimed = relay_pending(sweep=sweep)
+            if sweep:
+                last_sweep = time.monotonic()
             if claimed:
                 last_busy = time.monotonic()
         except Exception as exc:  # broker or database down: keep the rows, try again later
@@ -105,8 +111,8 @@ def redeliver_delay(sends: int) -> timedelta:
     return timedelta(seconds=base * 2 ** max(0, sends - 1))
 
 
-def _claim(session: Session) -> list[tuple[int, str, int]]:
-    """PENDING rows first (oldest first), then QUEUED rows due for redelivery."""
+def _claim(session: Session, sweep: bool) -> list[tuple[int, str, int]]:
+    """PENDING rows first (oldest first), then (when sweeping) QUEUED rows due for redelivery."""
     batch = get_settings().relay_batch
     columns = (EventLog.id, EventLog.event_type, EventLog.sends)
     pending = session.execute(
@@ -117,7 +123,7 @@ def _claim(session: Session) -> list[tuple[int, str, int]]:
         .with_for_update(skip_locked=True)
     ).all()
     rows = [tuple(r) for r in pending]
-    if len(rows) < batch:
+    if sweep and len(rows) < batch:
         due = session.execute(
             select(*columns)
             .where(EventLog.state == DeliveryState.QUEUED, EventLog.redeliver_at <= utcnow())
@@ -151,11 +157,11 @@ def _send(rows: list[tuple[int, str, int]]) -> list[tuple[int, int]]:
     return sent
 
 
-def relay_pending() -> int:
+def relay_pending(sweep: bool = True) -> int:
     """Send one batch of due events; returns how many rows were claimed."""
     session = get_sessionmaker()()
     try:
-        rows = _claim(session)
+        rows = _claim(session, sweep)
         sent: list[tuple[int, int]] = []
         try:
             if rows:
