@@ -444,7 +444,8 @@ async def run_variant(name: str, env: dict[str, str], args: argparse.Namespace, 
     stack = Stack(env, source_tree(name))
     stack.start()
     try:
-        print(f"\n### {name} {env or '(as shipped)'}: {stack.url} (scripts/run.sh in {stack.tree}, distributed)\n")
+        where = f"scripts/run.sh in {stack.tree}, distributed"
+        print(f"\n### {name} {env or '(as shipped)'}: {stack.url} ({where})\n")
         await open_loop_run(stack, 50, 2)  # warm-up: first tasks in fresh worker processes are slow
         print(HEADER)
         for rate in args.rates:

@@ -1,14 +1,16 @@
 from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Path, Query, Request, status
+from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
 
 from common.events.payloads import event_state_payload
 from common.events.types import EntityType, EventType
-from common.models import DeliveryState
+from common.models import DeliveryState, User
 from common.schemas.base import CursorPage, UTCDatetime
 from common.schemas.events import EventAccepted, EventCreate, EventOut
 from common.services import events
-from gateway.deps import AdminUser, Limit, Offset, SessionDep
+from gateway.deps import AdminCaller, AdminUser, Limit, Offset, SessionDep, in_transaction
 from gateway.idempotency import IdempotencyDep, run_once
 
 router = APIRouter(prefix="/events", tags=["events"])
@@ -46,25 +48,28 @@ def list_events(
 
 
 @router.post("/", response_model=EventAccepted, status_code=status.HTTP_202_ACCEPTED)
-def fire_event(body: EventCreate, session: SessionDep, admin: AdminUser, idem: IdempotencyDep):
+async def fire_event(body: EventCreate, caller: AdminCaller, idem: IdempotencyDep):
     """Fire an event by hand: it runs exactly the path a domain event runs.
 
     The server adds the entity's ids (`order_id`, `supplier_id`, ...) to `metadata`.
     With an `Idempotency-Key`, a retry answers the first response again.
     """
 
-    def work() -> tuple[int, dict[str, int]]:
-        row = events.fire_event(
-            session,
-            admin,
-            event_type=body.event_type,
-            entity_type=body.entity_type,
-            entity_id=body.entity_id,
-            metadata=body.metadata,
-        )
-        return status.HTTP_202_ACCEPTED, {"event_id": row.id}
+    def handle(session: Session, admin: User) -> JSONResponse:
+        def work() -> tuple[int, dict[str, int]]:
+            row = events.fire_event(
+                session,
+                admin,
+                event_type=body.event_type,
+                entity_type=body.entity_type,
+                entity_id=body.entity_id,
+                metadata=body.metadata,
+            )
+            return status.HTTP_202_ACCEPTED, {"event_id": row.id}
 
-    return run_once(session, admin.id, idem, work)
+        return run_once(session, admin.id, idem, work)
+
+    return await in_transaction(caller, handle)
 
 
 @router.post("/{event_id}/replay", response_model=EventOut, status_code=status.HTTP_202_ACCEPTED)

@@ -1,6 +1,8 @@
 from fastapi import APIRouter, status
+from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
 
-from common.models import OrderStatus
+from common.models import OrderStatus, User
 from common.schemas.base import Page
 from common.schemas.orders import (
     DeliveryCreate,
@@ -11,24 +13,37 @@ from common.schemas.orders import (
     TransitionRequest,
 )
 from common.services import matching, orders
-from gateway.deps import AdminUser, BuyerUser, CurrentUser, Limit, Offset, SessionDep, SupplierUser
+from gateway.deps import (
+    AdminUser,
+    BuyerCaller,
+    CurrentUser,
+    Limit,
+    Offset,
+    SessionDep,
+    SupplierUser,
+    in_transaction,
+)
 from gateway.idempotency import IdempotencyDep, run_once
 
 router = APIRouter(prefix="/orders", tags=["orders"])
 
 
 @router.post("/", response_model=OrderOut, status_code=status.HTTP_201_CREATED)
-def place_order(body: OrderCreate, session: SessionDep, buyer: BuyerUser, idem: IdempotencyDep):
+async def place_order(body: OrderCreate, caller: BuyerCaller, idem: IdempotencyDep):
     """Place an order. With an `Idempotency-Key`, a retry answers the first response again."""
-    return run_once(
-        session,
-        buyer.id,
-        idem,
-        lambda: (
-            201,
-            OrderOut.model_validate(orders.place_order(session, buyer, body)).model_dump(mode="json"),
-        ),
-    )
+
+    def handle(session: Session, buyer: User) -> JSONResponse:
+        return run_once(
+            session,
+            buyer.id,
+            idem,
+            lambda: (
+                201,
+                OrderOut.model_validate(orders.place_order(session, buyer, body)).model_dump(mode="json"),
+            ),
+        )
+
+    return await in_transaction(caller, handle)
 
 
 @router.get("/", response_model=Page[OrderOut])
