@@ -2,14 +2,14 @@
 
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Query
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from common.db import get_sessionmaker
+from common.db import get_sessionmaker, session_scope
 from common.models import Role, User
 from common.security import InvalidToken, decode_access_token
 from common.services.accounts import get_active_user
@@ -39,13 +39,18 @@ def get_session() -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
-def user_from_token(session: Session, token: str | None) -> User:
+def token_claims(token: str | None) -> dict[str, Any]:
+    """A token's claims, or 401 saying why not: no I/O."""
     if not token:
         raise Unauthorized("Not authenticated")
     try:
-        claims = decode_access_token(token)
+        return decode_access_token(token)
     except InvalidToken as exc:
         raise Unauthorized("Invalid or expired token") from exc
+
+
+def user_from_token(session: Session, token: str | None) -> User:
+    claims = token_claims(token)
     user = get_active_user(session, int(claims["sub"]))  # sub is ASCII digits (decode_access_token)
     if user is None:
         raise Unauthorized("Invalid or expired token")
@@ -100,12 +105,7 @@ def token_caller(*roles: Role) -> Callable[[str | None], Awaitable[Caller]]:
     allowed = frozenset(role.value for role in roles)
 
     async def check(token: Annotated[str | None, Depends(oauth2_scheme)]) -> Caller:
-        if not token:
-            raise Unauthorized("Not authenticated")
-        try:
-            claims = decode_access_token(token)
-        except InvalidToken as exc:
-            raise Unauthorized("Invalid or expired token") from exc
+        claims = token_claims(token)
         if claims.get("role") not in allowed:
             raise Forbidden(f"This needs the role {' or '.join(sorted(allowed))}")
         return Caller(int(claims["sub"]), allowed)
@@ -114,21 +114,13 @@ def token_caller(*roles: Role) -> Callable[[str | None], Awaitable[Caller]]:
 
 
 def _run_in_transaction(caller: Caller, work: Callable[[Session, User], T]) -> T:
-    session = get_sessionmaker()()
-    try:
+    with session_scope() as session:  # commits before the response, as SessionDep does
         user = get_active_user(session, caller.user_id)
         if user is None:
             raise Unauthorized("Invalid or expired token")
         if user.role not in caller.roles:  # the role changed since the token was issued
             raise Forbidden(f"This needs the role {' or '.join(sorted(caller.roles))}")
-        result = work(session, user)
-        session.commit()  # before the response, as with SessionDep
-        return result
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
+        return work(session, user)
 
 
 async def in_transaction(caller: Caller, work: Callable[[Session, User], T]) -> T:
