@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from common.events.types import EventType
 from common.models import (
@@ -15,6 +15,7 @@ from common.models import (
     Factory,
     InventoryItem,
     Order,
+    OrderItem,
     Part,
     Role,
     Supplier,
@@ -113,45 +114,45 @@ class Contexts:
         return cls(orders, stock, directory)
 
 
-def _by_id(session: Session, model: Any, ids: set[int]) -> dict[int, Any]:
-    if not ids:
-        return {}
-    return {row.id: row for row in session.scalars(select(model).where(model.id.in_(ids)))}
-
-
 def load_order_contexts(session: Session, order_ids: set[int]) -> dict[int, OrderContext]:
+    """Two queries whatever the number: orders joined to their factory, supplier and
+    delivery, then their items joined to the parts. populate_existing: side work
+    (matching) may have changed an order this session already holds."""
     if not order_ids:
         return {}
-    orders = list(
-        session.scalars(
-            select(Order).where(Order.id.in_(order_ids)).options(selectinload(Order.items))
+    orders = session.scalars(
+        select(Order)
+        .where(Order.id.in_(order_ids))
+        .options(
+            joinedload(Order.factory),
+            joinedload(Order.supplier),
+            joinedload(Order.delivery),
+            selectinload(Order.items).joinedload(OrderItem.part),
         )
-    )
-    factories = _by_id(session, Factory, {o.factory_id for o in orders})
-    suppliers = _by_id(session, Supplier, {o.supplier_id for o in orders if o.supplier_id})
-    parts = _by_id(session, Part, {item.part_id for o in orders for item in o.items})
-    deliveries = {
-        d.order_id: d for d in session.scalars(select(Delivery).where(Delivery.order_id.in_(order_ids)))
-    }
+        .execution_options(populate_existing=True)
+    ).unique()
     return {
         o.id: OrderContext(
             o,
-            factories[o.factory_id],
-            suppliers.get(o.supplier_id) if o.supplier_id else None,
-            deliveries.get(o.id),
-            {item.part_id: parts[item.part_id] for item in o.items if item.part_id in parts},
+            o.factory,
+            o.supplier if o.supplier_id else None,
+            o.delivery,
+            {item.part_id: item.part for item in o.items if item.part is not None},
         )
         for o in orders
     }
 
 
 def load_stock_contexts(session: Session, item_ids: set[int]) -> dict[int, StockContext]:
-    items = _by_id(session, InventoryItem, item_ids)
-    parts = _by_id(session, Part, {i.part_id for i in items.values()})
-    suppliers = _by_id(session, Supplier, {i.supplier_id for i in items.values()})
-    return {
-        i.id: StockContext(i, parts.get(i.part_id), suppliers.get(i.supplier_id)) for i in items.values()
-    }
+    """One query: the stock rows joined to their parts and suppliers."""
+    if not item_ids:
+        return {}
+    items = session.scalars(
+        select(InventoryItem)
+        .where(InventoryItem.id.in_(item_ids))
+        .options(joinedload(InventoryItem.part), joinedload(InventoryItem.supplier))
+    )
+    return {i.id: StockContext(i, i.part, i.supplier) for i in items}
 
 
 def format_time(value: datetime | str | None) -> str:

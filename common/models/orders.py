@@ -5,7 +5,7 @@ from enum import StrEnum
 from sqlalchemy import ForeignKey, Index, Integer, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from common.models.accounts import Supplier
+from common.models.accounts import Factory, Supplier
 from common.models.base import Base, UTCDateTime, utcnow
 from common.models.catalog import Part
 
@@ -50,6 +50,8 @@ class Order(Base):
     delivery: Mapped["Delivery | None"] = relationship(uselist=False)
     # Read-only, for the order page (loaded with selectinload, never per row).
     supplier: Mapped[Supplier | None] = relationship(viewonly=True)
+    # Read-only, for the workers' notices (joined in bulk, workers/notices.py).
+    factory: Mapped[Factory] = relationship(viewonly=True)
 
     # The read-only properties below look only at what was loaded (never a lazy
     # load: responses are built after the session closed); None when not loaded.
