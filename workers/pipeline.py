@@ -92,13 +92,12 @@ def notification_metadata(event: EventLog) -> dict[str, Any]:
     return {**event.event_metadata, "occurred_at": event.created_at.isoformat()}
 
 
-def insert_notifications(session: Session, handled: list[Handled]) -> set[int]:
+def insert_notifications(session: Session, handled: list[Handled]) -> list[Notification]:
     """Every recipient's row of the batch in one INSERT; rows that exist are kept as they are.
 
     created_at is the write time (the event's own time is metadata.occurred_at),
     so a notification of an event that waited is new, at the top of the list,
-    and a gateway's catch-up by write time finds it. Returns the users who got
-    a new row.
+    and a gateway's catch-up by write time finds it. Returns the new rows.
     """
     now = utcnow()
     rows = [
@@ -118,15 +117,15 @@ def insert_notifications(session: Session, handled: list[Handled]) -> set[int]:
         for user_id in sorted(h.notice.recipients)
     ]
     if not rows:
-        return set()
+        return []
     dialect = session.get_bind().dialect.name
     insert_fn = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = (
         insert_fn(Notification)
         .on_conflict_do_nothing(index_elements=["event_id", "user_id"])
-        .returning(Notification.user_id)
+        .returning(Notification)
     )
-    return set(session.scalars(statement, rows))
+    return list(session.scalars(statement, rows))
 
 
 def keep_in_app_recipients(session: Session, handled: list[Handled]) -> None:
@@ -145,12 +144,19 @@ def keep_in_app_recipients(session: Session, handled: list[Handled]) -> None:
             h.notice = replace(h.notice, recipients=h.notice.recipients & allowed[h.event.event_type])
 
 
-def load_rows(session: Session, handled: list[Handled]) -> None:
-    """Every notification row of the batch's events, new or written by an earlier attempt."""
+def attach_rows(session: Session, handled: list[Handled], new_rows: list[Notification]) -> None:
+    """Every notification row of the batch's events, new or written by an earlier attempt.
+
+    An event handled for the first time has no rows but the ones just inserted
+    (its earlier attempts, if any, rolled back), so only the others are read.
+    """
     by_event = {h.event.id: h for h in handled}
-    for row in session.scalars(
-        select(Notification).where(Notification.event_id.in_(by_event)).order_by(Notification.id)
-    ):
+    handled_before = [h.event.id for h in handled if not h.first_time]
+    rows = new_rows
+    if handled_before:
+        rows = [r for r in new_rows if by_event[r.event_id].first_time]
+        rows += session.scalars(select(Notification).where(Notification.event_id.in_(handled_before)))
+    for row in sorted(rows, key=lambda r: r.id):
         by_event[row.event_id].rows.append(row)
 
 
@@ -175,10 +181,10 @@ def _handle_batch(event_ids: list[int]) -> list[Handled]:
         # type in the app does not stop its mail (CONTRACT section 4).
         mails = mail_entries(handled)
         keep_in_app_recipients(session, handled)  # inbox (issue 12)
-        changed_users = insert_notifications(session, handled)
+        new_rows = insert_notifications(session, handled)
         record_mails_batch(session, mails)  # e-mail (issue 13): sent after commit
-        bump_unread_versions(session, changed_users)
-        load_rows(session, handled)
+        bump_unread_versions(session, {row.user_id for row in new_rows})
+        attach_rows(session, handled, new_rows)
         now = mark_handled(session, todo)
         session.commit()
         emits = socket_messages(session, handled, contexts)
