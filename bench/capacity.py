@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -350,7 +351,7 @@ class Bench:
 
     async def gateways(self, n_gateways: int) -> dict[str, Any]:
         from common.config import Settings
-        from common.events.publisher import Emit, _pubsub_message, user_room
+        from common.events.publisher import Emit, _emit_message, user_room
 
         # The channel the gateways listen on: the name plus the Redis db number.
         channel = Settings(
@@ -407,7 +408,7 @@ class Bench:
             pipe = client.pipeline(transaction=False)
             for seq in range(offset, min(messages, offset + batch)):
                 emit = Emit("notification", {**payload, "id": seq}, user_room(buyer_id))
-                pipe.publish(channel, _pubsub_message(emit))
+                pipe.publish(channel, json.dumps(_emit_message(emit)))  # one message per emit
             pipe.execute()
             await asyncio.sleep(0)
         with contextlib.suppress(TimeoutError):

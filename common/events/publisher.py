@@ -57,22 +57,30 @@ def _kombu_manager() -> socketio.KombuManager:
     )
 
 
-def _pubsub_message(emit: Emit) -> str:
-    # The message python-socketio's pub/sub managers exchange (see
-    # PubSubManager.emit); built here so one pipeline carries a whole fan-out.
-    return json.dumps(
-        {
-            "method": "emit",
-            "event": emit.event,
-            "data": [emit.data],
-            "binary": False,
-            "namespace": "/",
-            "room": emit.room,
-            "skip_sid": None,
-            "callback": None,
-            "host_id": _host_id(),
-        }
-    )
+# A worker's batch goes out as one pub/sub message carrying many emits: one
+# PUBLISH, one delivery per gateway and one JSON parse there, not one per emit.
+# The gateways' manager (gateway/realtime/redis_manager.py) unpacks it.
+EMIT_BATCH = "emit_batch"
+EMITS_PER_MESSAGE = 200
+
+
+def _emit_message(emit: Emit) -> dict[str, Any]:
+    # The message python-socketio's pub/sub managers exchange (see PubSubManager.emit).
+    return {
+        "method": "emit",
+        "event": emit.event,
+        "data": [emit.data],
+        "binary": False,
+        "namespace": "/",
+        "room": emit.room,
+        "skip_sid": None,
+        "callback": None,
+        "host_id": _host_id(),
+    }
+
+
+def _pubsub_batch(emits: list[Emit]) -> str:
+    return json.dumps({"method": EMIT_BATCH, "messages": [_emit_message(e) for e in emits]})
 
 
 def publish(emits: list[Emit]) -> None:
@@ -82,8 +90,8 @@ def publish(emits: list[Emit]) -> None:
     settings = get_settings()
     if settings.distributed:
         pipe = _redis_client().pipeline(transaction=False)
-        for emit in emits:
-            pipe.publish(settings.socketio_channel, _pubsub_message(emit))
+        for start in range(0, len(emits), EMITS_PER_MESSAGE):
+            pipe.publish(settings.socketio_channel, _pubsub_batch(emits[start : start + EMITS_PER_MESSAGE]))
         pipe.execute()
         return
     manager = _kombu_manager()

@@ -16,6 +16,7 @@ from typing import Any
 import socketio
 
 from common import metrics
+from common.events.publisher import EMIT_BATCH
 
 log = logging.getLogger(__name__)
 CatchUp = Callable[[set[int], float], Awaitable[list[tuple[str, dict[str, Any], str]]]]
@@ -56,6 +57,19 @@ class CatchUpRedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]
                     lost_at = time.time()
                 log.error("Cannot receive from Redis (%s); retrying in 1 s", exc)
                 await asyncio.sleep(1)
+
+    async def _listen(self):  # type: ignore[no-untyped-def]
+        """Unpack the workers' batches (common/events/publisher.py) into python-socketio's messages."""
+        async for message in super()._listen():
+            try:
+                data = message if isinstance(message, dict) else self.json.loads(message)
+            except ValueError:
+                continue  # not ours; python-socketio skips what it cannot parse too
+            if isinstance(data, dict) and data.get("method") == EMIT_BATCH:
+                for one in data.get("messages", []):
+                    yield one
+            else:
+                yield data
 
     # --- ops (issue 11): metrics hook, kept apart from the catch-up above ---
     # Every message from the shared channel passes here already decoded, so

@@ -35,6 +35,7 @@ import redis
 from sqlalchemy import Engine, create_engine, func, select, text
 from sqlalchemy.orm import Session
 
+from common.events.publisher import EMIT_BATCH
 from common.models import DeliveryState, EventLog, InventoryItem, Notification, Order, OrderStatusChange, User
 from common.security import create_access_token
 from tests.conftest import TEST_DB_NAME
@@ -386,7 +387,12 @@ class ChannelWatch:
     def _run(self) -> None:
         while not self._stop.is_set():
             message = self._pubsub.get_message(ignore_subscribe_messages=True, timeout=0.2)
-            if message and self._match(json.loads(message["data"])):
+            if message is None:
+                continue
+            data = json.loads(message["data"])
+            # A worker publishes a batch of emits as one message (common/events/publisher.py).
+            emits = data["messages"] if data.get("method") == EMIT_BATCH else [data]
+            if any(self._match(emit) for emit in emits):
                 self.seen.set()
 
     def close(self) -> None:
