@@ -327,6 +327,31 @@ def test_publisher_uses_the_db_specific_channel(monkeypatch: pytest.MonkeyPatch)
     pubsub.close()
 
 
+def test_a_batch_of_emits_goes_out_in_few_messages_and_none_is_dropped() -> None:
+    import json
+
+    import redis
+
+    from common.config import get_settings
+    from common.events import publisher
+    from tests.conftest import TEST_REDIS_URL
+
+    pubsub = redis.Redis.from_url(TEST_REDIS_URL).pubsub(ignore_subscribe_messages=True)
+    pubsub.subscribe(get_settings().socketio_channel)
+    pubsub.get_message(timeout=1)
+    count = 2 * publisher.EMITS_PER_MESSAGE + 50
+    publisher.publish([publisher.Emit("probe", {"n": n}, f"user_{n}") for n in range(count)])
+    batches = []
+    while (message := pubsub.get_message(timeout=3)) is not None:
+        batches.append(json.loads(message["data"]))
+    pubsub.close()
+    assert len(batches) == 3
+    assert all(b["method"] == publisher.EMIT_BATCH for b in batches)
+    emits = [m for b in batches for m in b["messages"]]
+    assert [m["data"][0]["n"] for m in emits] == list(range(count))
+    assert all(m["method"] == "emit" and m["room"] == f"user_{m['data'][0]['n']}" for m in emits)
+
+
 # --- 2. the socket watch's decisions (pure logic) -----------------------------------
 
 
