@@ -157,12 +157,12 @@ def _recreate_database(url: str) -> None:
     admin.dispose()
 
 
-def total_cpu_seconds(pids: list[int]) -> float:
-    total = 0.0
+def cpu_by_pid(pids: list[int]) -> dict[int, float]:
+    found: dict[int, float] = {}
     for pid in pids:
         with contextlib.suppress(OSError):  # a process that exited meanwhile
-            total += cpu_seconds(pid)
-    return total
+            found[pid] = cpu_seconds(pid)
+    return found
 
 
 def pids_named(name: str) -> list[int]:
@@ -176,22 +176,27 @@ class CpuMeter:
     def __init__(self, stack: Stack) -> None:
         self.stack = stack
 
-    def _sample(self) -> dict[str, float]:
+    def _sample(self) -> dict[str, dict[int, float]]:
         by_role: dict[str, list[int]] = {}
         for pid, role in self.stack.processes().items():
             by_role.setdefault(role, []).append(pid)
         by_role["postgres (machine)"] = pids_named("postgres")
         by_role["redis (machine)"] = pids_named("redis-server")
         by_role["load generator"] = [os.getpid()]
-        return {role: total_cpu_seconds(pids) for role, pids in by_role.items()}
+        return {role: cpu_by_pid(pids) for role, pids in by_role.items()}
 
     def start(self) -> None:
         self.before = self._sample()
         self.started = time.monotonic()
 
     def stop(self) -> dict[str, float]:
+        """Per role, what its processes spent meanwhile; one that exited meanwhile (a
+        PostgreSQL backend) is left out, one that started counts from zero."""
         after = self._sample()
-        return {role: after[role] - self.before.get(role, 0.0) for role in after}
+        return {
+            role: sum(cpu - self.before.get(role, {}).get(pid, 0.0) for pid, cpu in pids.items())
+            for role, pids in after.items()
+        }
 
 
 # ---------------------------------------------------------------- clients
@@ -446,7 +451,9 @@ async def run_variant(name: str, env: dict[str, str], args: argparse.Namespace, 
     try:
         where = f"scripts/run.sh in {stack.tree}, distributed"
         print(f"\n### {name} {env or '(as shipped)'}: {stack.url} ({where})\n")
-        await open_loop_run(stack, 50, 2)  # warm-up: first tasks in fresh worker processes are slow
+        # Warm-up: the first tasks of fresh worker processes, and the first of each
+        # statement (compiled once per process), are slow.
+        await open_loop_run(stack, 100, 4)
         print(HEADER)
         for rate in args.rates:
             result = await open_loop_run(stack, rate, args.seconds)
