@@ -44,7 +44,7 @@ class Settings(BaseSettings):
     relay_interval_seconds: float = 2.0
     # Under a stream of events the relay waits this long to batch them, and
     # claims at most this many per pass (1 turns batching off, for comparison).
-    relay_linger_seconds: float = 0.01
+    relay_linger_seconds: float = 0.04
     relay_batch: int = 500
     # Celery's task-sent event is published by whoever sends the task (the
     # gateway's relay): it costs the gateway CPU per task and Flower needs only
