@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import event as sa_event
 from sqlalchemy import insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from common.events import relay
 from common.events.types import EventType, spec_for
@@ -32,16 +32,40 @@ def emit_event(
     spec = spec_for(str(event_type))
     if spec.entity_type != entity_type:
         raise ValueError(f"{event_type} is about a {spec.entity_type}, not a {entity_type}")
-    row = EventLog(
-        event_type=str(event_type),
-        entity_type=entity_type,
-        entity_id=entity_id,
-        actor_id=actor_id,
-        event_metadata=dict(metadata or {}),
-    )
-    session.add(row)
+    values = {
+        "event_type": str(event_type),
+        "entity_type": entity_type,
+        "entity_id": entity_id,
+        "actor_id": actor_id,
+        "event_metadata": dict(metadata or {}),
+        "created_at": utcnow(),
+        "state": DeliveryState.PENDING,
+        "attempts": 0,
+        "sends": 0,
+    }
+    # Every order and event request writes one row: a prepared INSERT on the
+    # session's connection costs a third of the CPU of the ORM's unit of work
+    # (bench/throughput.py). The changes made before it go first, as an ORM
+    # flush would order them.
     session.flush()
+    params = {_COLUMN_NAMES[key]: value for key, value in values.items()}
+    event_id = session.connection().execute(_INSERT_EVENT, params).scalar_one()
     _wake_relay_after_commit(session)
+    return _persistent(
+        session,
+        EventLog(id=event_id, error=None, queued_at=None, redeliver_at=None, processed_at=None, **values),
+    )
+
+
+_INSERT_EVENT = insert(EventLog).returning(EventLog.id)
+# A statement run on the connection takes column names (metadata), not attribute names (event_metadata).
+_COLUMN_NAMES = {attr.key: attr.columns[0].name for attr in EventLog.__mapper__.column_attrs}
+
+
+def _persistent(session: Session, row: EventLog) -> EventLog:
+    """The row just inserted, as the session's own clean object, without reading it back."""
+    make_transient_to_detached(row)
+    session.add(row)
     return row
 
 
