@@ -208,9 +208,7 @@ class OutboxCollector:
             "Events in the event log by type and current state",
             labels=["event_type", "state"],
         )
-        pending = GaugeMetricFamily(
-            "partpulse_outbox_pending", "Events not yet handled (PENDING or QUEUED)"
-        )
+        pending = GaugeMetricFamily("partpulse_outbox_pending", "Events not yet handled (PENDING or QUEUED)")
         with get_sessionmaker()() as session:
             rows = session.execute(
                 select(EventLog.event_type, EventLog.state, func.count()).group_by(

@@ -11,8 +11,9 @@ from typing import Any
 
 from sqlalchemy import event as sa_event
 from sqlalchemy import insert
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import Session
 
+from common.db import attach_as_loaded
 from common.events import relay
 from common.events.types import EventType, spec_for
 from common.models import DeliveryState, EventLog, utcnow
@@ -51,7 +52,7 @@ def emit_event(
     params = {_COLUMN_NAMES[key]: value for key, value in values.items()}
     event_id = session.connection().execute(_INSERT_EVENT, params).scalar_one()
     _wake_relay_after_commit(session)
-    return _persistent(
+    return attach_as_loaded(
         session,
         EventLog(id=event_id, error=None, queued_at=None, redeliver_at=None, processed_at=None, **values),
     )
@@ -60,13 +61,6 @@ def emit_event(
 _INSERT_EVENT = insert(EventLog).returning(EventLog.id)
 # A statement run on the connection takes column names (metadata), not attribute names (event_metadata).
 _COLUMN_NAMES = {attr.key: attr.columns[0].name for attr in EventLog.__mapper__.column_attrs}
-
-
-def _persistent(session: Session, row: EventLog) -> EventLog:
-    """The row just inserted, as the session's own clean object, without reading it back."""
-    make_transient_to_detached(row)
-    session.add(row)
-    return row
 
 
 def emit_events(

@@ -86,5 +86,3 @@ def replay_event(session: Session, event_id: int) -> EventLog:
     session.flush()
     sa_event.listen(session, "after_commit", lambda _s: relay.wake(), once=True)
     return event
-
-

@@ -60,9 +60,7 @@ def bump_unread_versions(session: Session, user_ids: Iterable[int]) -> None:
     # which does not wait for the KEY SHARE locks that concurrent INSERTs of
     # notification rows hold on the same users (their foreign key); FOR UPDATE
     # does, and two workers deadlocked on it.
-    session.execute(
-        select(User.id).where(User.id.in_(ids)).order_by(User.id).with_for_update(key_share=True)
-    )
+    session.execute(select(User.id).where(User.id.in_(ids)).order_by(User.id).with_for_update(key_share=True))
     session.execute(
         update(User)
         .where(User.id.in_(ids))
