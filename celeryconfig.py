@@ -55,7 +55,13 @@ worker_hijack_root_logger = False
 # up checks. The schedule file lives under var/ (in both modes).
 task_routes = {
     name: {"queue": "email"}
-    for name in ("send_mail", "sweep_mail", "send_low_stock_digests", "escalate_orders")
+    for name in (
+        "send_mail",
+        "sweep_mail",
+        "send_low_stock_digests",
+        "escalate_orders",
+        "purge_idempotency_keys",
+    )
 }
 beat_schedule = {
     "escalate-orders": {
@@ -72,6 +78,12 @@ beat_schedule = {
         "task": "sweep_mail",
         "schedule": _settings.mail_sweep_seconds,
         "options": {"queue": "email", "expires": max(_settings.mail_sweep_seconds, 1.0)},
+    },
+    # Housekeeping on the email lane (the periodic lane): hourly is plenty for a 24 h window.
+    "purge-idempotency-keys": {
+        "task": "purge_idempotency_keys",
+        "schedule": 3600.0,
+        "options": {"queue": "email", "expires": 3600.0},
     },
 }
 beat_schedule_filename = str(_settings.var_dir / "celerybeat-schedule")

@@ -6,6 +6,7 @@
 - sweep_mail: hands over again the mails a lost task left behind.
 - send_low_stock_digests: writes the digests whose period has ended.
 - escalate_orders: raises ORDER_ESCALATED for late orders, once per order and reason.
+- purge_idempotency_keys: deletes Idempotency-Key records past their 24 h window.
 """
 
 import logging
@@ -14,7 +15,7 @@ from typing import Any
 from common.db import get_sessionmaker, session_scope
 from common.events.broker import app
 from common.mailer import Mailer
-from common.services import escalation, mail
+from common.services import escalation, idempotency, mail
 
 log = logging.getLogger(__name__)
 CHUNK = 50
@@ -79,3 +80,13 @@ def escalate_orders() -> int:
     if events:
         log.info("escalated: events %s", events)
     return len(events)
+
+
+@app.task(name="purge_idempotency_keys", ignore_result=True)
+def purge_idempotency_keys() -> int:
+    """Housekeeping: an expired key is reused anyway; this keeps the table from growing."""
+    with session_scope() as session:
+        purged = idempotency.purge_expired(session)
+    if purged:
+        log.info("purged %d idempotency keys past their 24 h window", purged)
+    return purged

@@ -114,6 +114,26 @@ def test_key_is_forgotten_after_24_hours(client: TestClient, db: Session) -> Non
     assert count(db, Order) == 2 and count(db, IdempotencyKey) == 1
 
 
+def test_the_hourly_purge_deletes_keys_past_24_hours_and_keeps_the_rest(
+    client: TestClient, db: Session
+) -> None:
+    from celeryconfig import beat_schedule
+    from workers.mail import purge_idempotency_keys
+
+    assert beat_schedule["purge-idempotency-keys"]["task"] == "purge_idempotency_keys"
+    post_order(client, "old")
+    post_order(client, "recent", {**ORDER, "notes": "recent"})
+    db.execute(
+        update(IdempotencyKey)
+        .where(IdempotencyKey.key == "old")
+        .values(created_at=utcnow() - timedelta(hours=24, seconds=1))
+    )
+    db.commit()
+    assert purge_idempotency_keys() == 1
+    db.expire_all()
+    assert list(db.scalars(select(IdempotencyKey.key))) == ["recent"]
+
+
 def test_a_refusal_is_kept_and_answered_again(client: TestClient, db: Session) -> None:
     bad_part = {"items": [{"part_id": 999, "quantity": 1}]}
     first = post_order(client, "refused", bad_part)
