@@ -6,7 +6,6 @@ hosts' aggregated metrics and the JSON event-handled log.
 
 import json
 import re
-import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from common.seed import seed
 from tests.conftest import TEST_DATABASE_URL, TEST_DB_NAME, _recreate_database, alembic
 from tests.integration.stack import (
     Listener,
+    PrivateRedis,
     Process,
     free_port,
     process_env,
@@ -81,22 +81,12 @@ class OpsStack:
         )
 
 
-def _redis(port: int, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["redis-cli", "-p", str(port), *args], capture_output=True, text=True)
-
-
 @pytest.fixture(scope="module")
 def ops(database: str) -> Iterator[OpsStack]:
     # Its own Redis (broker and channel) and database: another stack's worker
     # must never take this stack's tasks, nor this relay send another's events.
-    redis_port = free_port()
-    subprocess.run(
-        ["redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "--port", str(redis_port),
-         "--save", "", "--appendonly", "no"],
-        check=True,
-        capture_output=True,
-    )
-    wait_until(lambda: _redis(redis_port, "ping").stdout.strip() == "PONG", 10, "redis")
+    redis = PrivateRedis()
+    redis.start()
     url = TEST_DATABASE_URL.rsplit("/", 1)[0] + f"/{TEST_DB_NAME}_ops"
     _recreate_database(url)
     assert alembic("upgrade", "head", database_url=url).returncode == 0
@@ -106,12 +96,12 @@ def ops(database: str) -> Iterator[OpsStack]:
         session.commit()
     env = process_env(
         DATABASE_URL=url,
-        REDIS_URL=f"redis://127.0.0.1:{redis_port}/0",
+        REDIS_URL=redis.url(0),
         SOCKETIO_CHANNEL=f"partpulse-ops-{TEST_DB_NAME}",
         METRICS_TOKEN=METRICS_TOKEN,
         EVENT_REDELIVER_SECONDS="30",
     )
-    stack = OpsStack(engine, redis_port, env)
+    stack = OpsStack(engine, redis.port, env)
     try:
         for i in (1, 2):
             port = free_port()
@@ -123,7 +113,7 @@ def ops(database: str) -> Iterator[OpsStack]:
     finally:
         for process in [*stack.workers.values(), *stack.gateway_procs]:
             process.stop()
-        _redis(redis_port, "shutdown", "nosave")
+        redis.stop()
         engine.dispose()
 
 
