@@ -22,7 +22,7 @@ from gateway.realtime.server import create_socket_server
 from gateway.routers import metrics as metrics_router
 
 log = logging.getLogger("partpulse.gateway")
-# Fewer than the connection pool holds (50, common/db.py), leaving room for the
+# Fewer than the connection pool keeps open (40, common/db.py), leaving room for the
 # relay, the socket watch and socket authentication.
 REQUESTS_IN_FLIGHT = 32
 
