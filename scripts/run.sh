@@ -38,17 +38,34 @@ stop_all() {
 }
 trap stop_all INT TERM EXIT
 
+# A worker that dies is started again after 2 s, as docker-compose's restart
+# policy does (kombu can kill a worker's main process when Redis restarts at the
+# wrong moment); its events wait in the broker or are redelivered meanwhile.
+keep_running() {
+  local child status
+  trap 'kill -TERM "$child" 2>/dev/null; wait "$child" 2>/dev/null; exit 0' INT TERM
+  while true; do
+    "$@" &
+    child=$!
+    status=0
+    wait "$child" || status=$?
+    echo "==> worker ${*: -3:1} exited (status $status); starting it again in 2 s" >&2
+    sleep 2
+  done
+}
+
 if [[ "$MODE" == distributed ]]; then
   # Two lanes: order events (notifications, matching, scoring), and the bursty
   # bulk work (stock alerts from an ERP import), so an order never waits behind a burst.
-  $VENV/celery -A workers worker -Q notifications,matching,scoring -n events@%h --concurrency=2 --loglevel=INFO &
+  keep_running $VENV/celery -A workers worker -Q notifications,matching,scoring -n events@%h --concurrency=2 --loglevel=INFO &
   pids+=($!)
-  # Two worker hosts on one machine: the second serves its metrics on the next port.
-  WORKER_METRICS_PORT=$((WORKER_METRICS_PORT + 1)) \
+  # Three worker hosts on one machine: each serves its metrics on a port of its own.
+  keep_running env WORKER_METRICS_PORT=$((WORKER_METRICS_PORT + 1)) \
     $VENV/celery -A workers worker -Q stock -n bulk@%h --concurrency=1 --loglevel=INFO &
   pids+=($!)
   # Mails and the periodic checks get a lane of their own: a slow SMTP server delays no notification.
-  $VENV/celery -A workers worker -Q email -n email@%h --concurrency=2 --loglevel=INFO &
+  keep_running env WORKER_METRICS_PORT=$((WORKER_METRICS_PORT + 2)) \
+    $VENV/celery -A workers worker -Q email -n email@%h --concurrency=2 --loglevel=INFO &
   pids+=($!)
   # Flower never answers without credentials (FLOWER_BASIC_AUTH, or one generated under
   # ./var/ the first time, before Flower starts, so that it is printed once, below).
@@ -56,7 +73,7 @@ if [[ "$MODE" == distributed ]]; then
   $VENV/celery -A workers flower --conf="$PWD/flowerconfig.py" --port="$FLOWER_PORT" --address="$HOST" &
   pids+=($!)
 else
-  $VENV/celery -A workers worker -n standalone@%h --concurrency=2 --loglevel=INFO &
+  keep_running $VENV/celery -A workers worker -n standalone@%h --concurrency=2 --loglevel=INFO &
   pids+=($!)
 fi
 # Celery beat: escalation checks, low-stock digests, the mail outbox sweep (schedule file under var/).
