@@ -7,6 +7,7 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, make_transient_to_detached, sessionmaker
 
 from common.config import get_settings
@@ -91,3 +92,10 @@ def attach_as_loaded(session: Session, row: Any) -> Any:
         return held
     session.add(row)
     return row
+
+
+def insert_on_conflict(session: Session, model: Any) -> postgresql.Insert | sqlite.Insert:
+    """An INSERT that takes ON CONFLICT, on PostgreSQL and on SQLite (standalone) alike."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(model)
+    return sqlite.insert(model)

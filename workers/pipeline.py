@@ -32,11 +32,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from common.db import get_sessionmaker
+from common.db import get_sessionmaker, insert_on_conflict
 from common.events.payloads import event_state_payload, notification_payload
 from common.events.publisher import Emit, publish, role_room, user_room
 from common.events.types import EventType, spec_for
@@ -118,10 +117,8 @@ def insert_notifications(session: Session, handled: list[Handled]) -> list[Notif
     ]
     if not rows:
         return []
-    dialect = session.get_bind().dialect.name
-    insert_fn = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = (
-        insert_fn(Notification)
+        insert_on_conflict(session, Notification)
         .on_conflict_do_nothing(index_elements=["event_id", "user_id"])
         .returning(Notification)
     )

@@ -17,10 +17,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from common.config import get_settings
+from common.db import insert_on_conflict
 from common.events.bus import emit_event
 from common.events.types import EntityType, EventType
 from common.models import (
@@ -116,10 +116,8 @@ def escalate_due_orders(session: Session, now: datetime | None = None) -> list[i
     due = due_escalations(session, now)
     if not due:
         return []
-    dialect = session.get_bind().dialect.name
-    insert_fn = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = (
-        insert_fn(OrderEscalation)
+        insert_on_conflict(session, OrderEscalation)
         .values([{"order_id": oid, "reason": reason.value, "created_at": now} for oid, reason, _ in due])
         .on_conflict_do_nothing(index_elements=["order_id", "reason"])
         .returning(OrderEscalation.id, OrderEscalation.order_id, OrderEscalation.reason)

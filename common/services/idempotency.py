@@ -18,10 +18,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from common.db import get_sessionmaker
+from common.db import get_sessionmaker, insert_on_conflict
 from common.models import IdempotencyKey, utcnow
 from common.services.errors import Conflict, Invalid
 
@@ -93,9 +92,8 @@ def _claim(session: Session, user_id: int, key: str, request_hash: str) -> Claim
         "response_body": None,
         "created_at": now,
     }
-    insert_fn = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     inserted = session.scalar(
-        insert_fn(IdempotencyKey)
+        insert_on_conflict(session, IdempotencyKey)
         .values(user_id=user_id, key=key, **mark)
         .on_conflict_do_nothing(index_elements=["user_id", "key"])
         .returning(IdempotencyKey.id)

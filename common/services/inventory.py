@@ -2,9 +2,9 @@ from collections import Counter
 from collections.abc import Iterable
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
+from common.db import insert_on_conflict
 from common.events.bus import emit_event, emit_events
 from common.events.types import EntityType, EventType
 from common.models import InventoryItem, Part, utcnow
@@ -88,9 +88,7 @@ def import_stock(
     }
     now = utcnow()
     values = [{**row.model_dump(), "supplier_id": supplier_id, "updated_at": now} for row in rows]
-    dialect = session.get_bind().dialect.name
-    insert_fn = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    base = insert_fn(InventoryItem)
+    base = insert_on_conflict(session, InventoryItem)
     statement = base.on_conflict_do_update(
         index_elements=["supplier_id", "part_id"],
         set_={

@@ -9,9 +9,9 @@ batch) for the whole recipient set: one query each, never one per user.
 from collections.abc import Iterable, Mapping
 
 from sqlalchemy import delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from common.db import insert_on_conflict
 from common.events.types import EventType
 from common.models import NotificationPreference, Role, User, utcnow
 from common.services.errors import Invalid
@@ -114,9 +114,7 @@ def update_preferences(
             )
         )
     if rows:
-        dialect = session.get_bind().dialect.name
-        insert_fn = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        statement = insert_fn(NotificationPreference)
+        statement = insert_on_conflict(session, NotificationPreference)
         session.execute(
             statement.on_conflict_do_update(
                 index_elements=["user_id", "event_type"],
