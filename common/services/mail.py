@@ -24,10 +24,10 @@ from email.utils import parseaddr
 from typing import Any
 
 from sqlalchemy import delete, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from common.config import get_settings
+from common.db import insert_on_conflict
 from common.events.types import EventType, Queue
 from common.models import (
     EventLog,
@@ -42,41 +42,13 @@ from common.models import (
     User,
     utcnow,
 )
+from common.services.preferences import email_recipients
 
 log = logging.getLogger(__name__)
 
 SEND_TASK = "send_mail"
 SWEEP_BATCH = 500
 DIGEST_BATCH = 200
-
-# CONTRACT section 4 (preferences): the types whose `email` switch is on by default.
-EMAIL_ON_BY_DEFAULT = frozenset(
-    {
-        EventType.MATCHING_FAILED,
-        EventType.ORDER_CANCELLED,
-        EventType.ORDER_ESCALATED,
-        EventType.LOW_STOCK_ALERT,
-    }
-)
-
-
-def default_email_recipients(session: Session, event_type: str, user_ids: Iterable[int]) -> set[int]:
-    """The contract's defaults, used until the preferences service lands (same signature)."""
-    return set(user_ids) if event_type in EMAIL_ON_BY_DEFAULT else set()
-
-
-# The one place the preference lookup is chosen: the inbox helper's service once merged.
-try:
-    from common.services.preferences import email_recipients  # type: ignore[attr-defined,unused-ignore]
-except ImportError:  # pragma: no cover - until common/services/preferences.py is merged
-    email_recipients = default_email_recipients
-
-
-def _insert(session: Session, model: Any) -> postgresql.Insert | sqlite.Insert:
-    """INSERT with ON CONFLICT, on PostgreSQL and on SQLite (standalone) alike."""
-    if session.get_bind().dialect.name == "postgresql":
-        return postgresql.insert(model)
-    return sqlite.insert(model)
 
 
 def full_url(link: str | None) -> str | None:
@@ -255,7 +227,7 @@ def record_mails_batch(session: Session, entries: list[MailEntry]) -> list[int]:
     if not rows:
         return []
     statement = (
-        _insert(session, MailOutbox)
+        insert_on_conflict(session, MailOutbox)
         .on_conflict_do_nothing(index_elements=["event_id", "user_id"])
         .returning(MailOutbox.id)
     )
@@ -306,7 +278,7 @@ def record_digest_items(session: Session, alerts: list[tuple[EventLog, set[int]]
                 }
             )
     if rows:
-        statement = _insert(session, MailDigestItem).on_conflict_do_nothing(
+        statement = insert_on_conflict(session, MailDigestItem).on_conflict_do_nothing(
             index_elements=["event_id", "user_id"]
         )
         session.execute(statement, rows)
