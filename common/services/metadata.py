@@ -11,15 +11,19 @@ from common.events.types import EntityType
 from common.models import InventoryItem, Order, Part, Supplier, User
 from common.services.errors import NotFound
 
+# The ids an order event carries: metadata key -> column. Read from a loaded
+# order (order_ids) or, on the hot path, by a prepared query (entity_ids).
+_ORDER_ID_COLUMNS = {
+    "order_id": Order.id,
+    "factory_id": Order.factory_id,
+    "buyer_id": Order.buyer_id,
+    "supplier_id": Order.supplier_id,
+    "status": Order.status,
+}
+
 
 def order_ids(order: Order) -> dict[str, Any]:
-    return {
-        "order_id": order.id,
-        "factory_id": order.factory_id,
-        "buyer_id": order.buyer_id,
-        "supplier_id": order.supplier_id,
-        "status": order.status,
-    }
+    return {key: getattr(order, column.key) for key, column in _ORDER_ID_COLUMNS.items()}
 
 
 def inventory_ids(item: InventoryItem) -> dict[str, Any]:
@@ -32,9 +36,9 @@ def inventory_ids(item: InventoryItem) -> dict[str, Any]:
     }
 
 
-_ORDER_IDS = select(
-    Order.id.label("order_id"), Order.factory_id, Order.buyer_id, Order.supplier_id, Order.status
-).where(Order.id == bindparam("order_id"))
+_ORDER_IDS = select(*(column.label(key) for key, column in _ORDER_ID_COLUMNS.items())).where(
+    Order.id == bindparam("order_id")
+)
 
 
 def entity_ids(session: Session, entity_type: EntityType, entity_id: int) -> dict[str, Any]:
