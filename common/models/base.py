@@ -18,6 +18,15 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def loaded_attribute(row: Any, relationship: str, attribute: str) -> Any:
+    """An attribute of a related row only if the relationship was loaded, else None.
+
+    Responses are built after the session closed: a lazy load there would fail.
+    """
+    related = row.__dict__.get(relationship)
+    return getattr(related, attribute) if related is not None else None
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """Timezone-aware in and out, on PostgreSQL and on SQLite (which stores naive)."""
 

@@ -5,7 +5,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Integer, Numeric, String, Un
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from common.models.accounts import Supplier
-from common.models.base import Base, UTCDateTime, utcnow
+from common.models.base import Base, UTCDateTime, loaded_attribute, utcnow
 
 
 class Part(Base):
@@ -42,18 +42,15 @@ class InventoryItem(Base):
     # Only what was loaded (never a lazy load after the session closed); None otherwise.
     @property
     def part_name(self) -> str | None:
-        part = self.__dict__.get("part")
-        return part.name if part is not None else None
+        return loaded_attribute(self, "part", "name")
 
     @property
     def part_sku(self) -> str | None:
-        part = self.__dict__.get("part")
-        return part.sku if part is not None else None
+        return loaded_attribute(self, "part", "sku")
 
     @property
     def supplier_name(self) -> str | None:
-        supplier = self.__dict__.get("supplier")
-        return supplier.name if supplier is not None else None
+        return loaded_attribute(self, "supplier", "name")
 
     @property
     def is_low(self) -> bool:

@@ -6,7 +6,7 @@ from sqlalchemy import ForeignKey, Index, Integer, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from common.models.accounts import Factory, Supplier
-from common.models.base import Base, UTCDateTime, utcnow
+from common.models.base import Base, UTCDateTime, loaded_attribute, utcnow
 from common.models.catalog import Part
 
 
@@ -57,8 +57,7 @@ class Order(Base):
     # load: responses are built after the session closed); None when not loaded.
     @property
     def supplier_name(self) -> str | None:
-        supplier = self.__dict__.get("supplier")
-        return supplier.name if supplier is not None else None
+        return loaded_attribute(self, "supplier", "name")
 
     @property
     def loaded_delivery(self) -> "Delivery | None":
@@ -79,13 +78,11 @@ class OrderItem(Base):
 
     @property
     def part_name(self) -> str | None:
-        part = self.__dict__.get("part")
-        return part.name if part is not None else None
+        return loaded_attribute(self, "part", "name")
 
     @property
     def part_sku(self) -> str | None:
-        part = self.__dict__.get("part")
-        return part.sku if part is not None else None
+        return loaded_attribute(self, "part", "sku")
 
 
 class OrderStatusChange(Base):
