@@ -10,10 +10,24 @@ import { useAuth } from "../stores/auth";
 
 const SIZE = 50;
 
-export function LowMark({ row }: { row: StockRow }) {
+function LowMark({ row }: { row: StockRow }) {
   const low = row.is_low ?? row.quantity < row.low_stock_threshold;
   if (!low) return <span className="pill pill-ok">OK</span>;
   return <span className="pill pill-low"><TriangleAlert size={13} aria-hidden="true" /> Low</span>;
+}
+
+/** A stock row's figures, the same columns on the inventory list and on a part's page. */
+export function StockCells({ row: r }: { row: StockRow }) {
+  return (
+    <>
+      <td className="num" data-label="Quantity">{r.quantity}</td>
+      <td className="num" data-label="Threshold">{r.low_stock_threshold}</td>
+      <td data-label="Stock"><LowMark row={r} /></td>
+      <td className="num" data-label="Unit price">{money(r.unit_price)}</td>
+      <td className="num" data-label="Lead time">{r.lead_time_days} d</td>
+      <td data-label="Updated">{dateTime(r.updated_at)}</td>
+    </>
+  );
 }
 
 export function InventoryPage() {
@@ -58,12 +72,7 @@ export function InventoryPage() {
                   <td data-label="Part"><Link to={`/inventory/${r.part_id}`}>{r.part_name ?? `Part ${r.part_id}`}</Link></td>
                   <td data-label="SKU"><code>{r.part_sku ?? "—"}</code></td>
                   {admin && <td data-label="Supplier">{r.supplier_name ?? `Supplier ${r.supplier_id}`}</td>}
-                  <td className="num" data-label="Quantity">{r.quantity}</td>
-                  <td className="num" data-label="Threshold">{r.low_stock_threshold}</td>
-                  <td data-label="Stock"><LowMark row={r} /></td>
-                  <td className="num" data-label="Unit price">{money(r.unit_price)}</td>
-                  <td className="num" data-label="Lead time">{r.lead_time_days} d</td>
-                  <td data-label="Updated">{dateTime(r.updated_at)}</td>
+                  <StockCells row={r} />
                 </tr>
               ))}
             </tbody>

@@ -3,10 +3,9 @@ import { Link, useParams } from "react-router-dom";
 import { Empty, ErrorText, Loading, TableWrap } from "../components/ui";
 import { useOnReconnect } from "../hooks/useNotifications";
 import { api } from "../lib/api";
-import { dateTime, money } from "../lib/format";
 import type { StockRow, StockUpdate } from "../lib/types";
 import { useAuth } from "../stores/auth";
-import { LowMark } from "./Inventory";
+import { StockCells } from "./Inventory";
 
 function EditStock({ partId, row, onSaved }: { partId: number; row: StockRow | undefined; onSaved: (r: StockRow) => void }) {
   const [form, setForm] = useState<StockUpdate>({
@@ -102,12 +101,7 @@ export function InventoryItemPage() {
               {rows.map((r) => (
                 <tr key={r.id} className={r.is_low ? "row-low" : undefined} data-low={r.is_low ? "true" : "false"}>
                   <td data-label="Supplier">{r.supplier_name ?? `Supplier ${r.supplier_id}`}</td>
-                  <td className="num" data-label="Quantity">{r.quantity}</td>
-                  <td className="num" data-label="Threshold">{r.low_stock_threshold}</td>
-                  <td data-label="Stock"><LowMark row={r} /></td>
-                  <td className="num" data-label="Unit price">{money(r.unit_price)}</td>
-                  <td className="num" data-label="Lead time">{r.lead_time_days} d</td>
-                  <td data-label="Updated">{dateTime(r.updated_at)}</td>
+                  <StockCells row={r} />
                 </tr>
               ))}
             </tbody>
