@@ -7,6 +7,7 @@ batch) for the whole recipient set: one query each, never one per user.
 """
 
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -130,19 +131,25 @@ def update_preferences(
     return get_preferences(session, user)
 
 
+def _switched_to(session: Session, switch: Any, value: bool, event_type: str, ids: set[int]) -> set[int]:
+    """The users among ids whose stored switch for this type is `value` (one query)."""
+    return set(
+        session.scalars(
+            select(NotificationPreference.user_id).where(
+                NotificationPreference.event_type == event_type,
+                NotificationPreference.user_id.in_(ids),
+                switch.is_(value),
+            )
+        )
+    )
+
+
 def in_app_recipients(session: Session, event_type: str, user_ids: Iterable[int]) -> set[int]:
     """The users among user_ids who get this type in the app (one query for the whole set)."""
     ids = set(user_ids)
     if not ids or event_type in ALWAYS_IN_APP:
         return ids
-    muted = session.scalars(
-        select(NotificationPreference.user_id).where(
-            NotificationPreference.event_type == event_type,
-            NotificationPreference.user_id.in_(ids),
-            NotificationPreference.in_app.is_(False),
-        )
-    )
-    return ids - set(muted)
+    return ids - _switched_to(session, NotificationPreference.in_app, False, event_type, ids)
 
 
 def email_recipients(session: Session, event_type: str, user_ids: Iterable[int]) -> set[int]:
@@ -151,19 +158,5 @@ def email_recipients(session: Session, event_type: str, user_ids: Iterable[int])
     if not ids:
         return ids
     if default_email(event_type):
-        opted_out = session.scalars(
-            select(NotificationPreference.user_id).where(
-                NotificationPreference.event_type == event_type,
-                NotificationPreference.user_id.in_(ids),
-                NotificationPreference.email.is_(False),
-            )
-        )
-        return ids - set(opted_out)
-    opted_in = session.scalars(
-        select(NotificationPreference.user_id).where(
-            NotificationPreference.event_type == event_type,
-            NotificationPreference.user_id.in_(ids),
-            NotificationPreference.email.is_(True),
-        )
-    )
-    return set(opted_in)
+        return ids - _switched_to(session, NotificationPreference.email, False, event_type, ids)
+    return _switched_to(session, NotificationPreference.email, True, event_type, ids)
