@@ -9,7 +9,7 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from common.db import get_sessionmaker, session_scope
+from common.db import session_scope
 from common.models import Role, User
 from common.security import InvalidToken, decode_access_token
 from common.services.accounts import get_active_user
@@ -25,15 +25,8 @@ def get_session() -> Iterator[Session]:
     response is sent: a client that gets 2xx can read its write at once, and a
     failed commit is an error response, never a success for a lost write.
     """
-    session = get_sessionmaker()()
-    try:
+    with session_scope() as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]

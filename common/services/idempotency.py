@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from common.db import get_sessionmaker, insert_on_conflict
+from common.db import insert_on_conflict, session_scope
 from common.models import IdempotencyKey, utcnow
 from common.services.errors import Conflict, Invalid
 
@@ -133,16 +133,8 @@ def claim(user_id: int, key: str, request_hash: str) -> Claim | StoredResponse:
     raises Invalid (422) for another body under the same key and Conflict
     (409) while the first request is still running.
     """
-    session = get_sessionmaker()()
-    try:
-        result = _claim(session, user_id, key, request_hash)
-        session.commit()
-        return result
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
+    with session_scope() as session:
+        return _claim(session, user_id, key, request_hash)
 
 
 def hold(session: Session, held: Claim) -> None:
