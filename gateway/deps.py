@@ -57,12 +57,16 @@ def get_current_user(session: SessionDep, token: Annotated[str | None, Depends(o
 CurrentUser = Annotated[User, Depends(get_current_user)]
 
 
+def ensure_role(role: str | None, allowed: frozenset[str]) -> None:
+    if role not in allowed:
+        raise Forbidden(f"This needs the role {' or '.join(sorted(allowed))}")
+
+
 def require_role(*roles: Role) -> Callable[[User], Awaitable[User]]:
-    allowed = {role.value for role in roles}
+    allowed = frozenset(role.value for role in roles)
 
     async def check(user: CurrentUser) -> User:  # no I/O: no trip through the threadpool
-        if user.role not in allowed:
-            raise Forbidden(f"This needs the role {' or '.join(sorted(allowed))}")
+        ensure_role(user.role, allowed)
         return user
 
     return check
@@ -99,8 +103,7 @@ def token_caller(*roles: Role) -> Callable[[str | None], Awaitable[Caller]]:
 
     async def check(token: Annotated[str | None, Depends(oauth2_scheme)]) -> Caller:
         claims = token_claims(token)
-        if claims.get("role") not in allowed:
-            raise Forbidden(f"This needs the role {' or '.join(sorted(allowed))}")
+        ensure_role(claims.get("role"), allowed)
         return Caller(int(claims["sub"]), allowed)
 
     return check
@@ -111,8 +114,7 @@ def _run_in_transaction(caller: Caller, work: Callable[[Session, User], T]) -> T
         user = get_active_user(session, caller.user_id)
         if user is None:
             raise Unauthorized("Invalid or expired token")
-        if user.role not in caller.roles:  # the role changed since the token was issued
-            raise Forbidden(f"This needs the role {' or '.join(sorted(caller.roles))}")
+        ensure_role(user.role, caller.roles)  # the role may have changed since the token was issued
         return work(session, user)
 
 
