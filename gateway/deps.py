@@ -1,6 +1,6 @@
 """Request dependencies: the database session, the current user, role checks, paging."""
 
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
@@ -32,7 +32,7 @@ def get_session() -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
-def token_claims(token: str | None) -> dict[str, Any]:
+def token_claims(token: str | None) -> Mapping[str, Any]:
     """A token's claims, or 401 saying why not: no I/O."""
     if not token:
         raise Unauthorized("Not authenticated")
