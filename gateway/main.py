@@ -14,7 +14,7 @@ from secure.middleware import SecureASGIMiddleware
 
 from common.config import Settings, get_settings
 from common.events import relay
-from gateway.api import api_router
+from gateway.api import TAG_ORDER, api_router
 from gateway.docs import install_docs
 from gateway.errors import install_error_handlers
 from gateway.middleware import BodySizeLimit, ConcurrencyLimit, security_headers
@@ -48,6 +48,7 @@ def create_fastapi(settings: Settings, sio: socketio.AsyncServer) -> FastAPI:
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        openapi_tags=TAG_ORDER,
         docs_url=None,  # served by install_docs: local assets, no inline script
         redoc_url=None,
         # No OpenTelemetry here (Prometheus is the metrics path): skip its per-request checks.
