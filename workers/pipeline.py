@@ -31,7 +31,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import BindParameter, bindparam, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -160,11 +160,7 @@ def attach_rows(session: Session, handled: list[Handled], new_rows: list[Notific
 def _handle_batch(event_ids: list[int]) -> list[Handled]:
     session = get_sessionmaker()()
     try:
-        events = list(
-            session.scalars(
-                select(EventLog).where(EventLog.id.in_(event_ids)).order_by(EventLog.id).with_for_update()
-            )
-        )
+        events = list(session.scalars(_LOCK_EVENTS, {"ids": event_ids}))
         todo = [e for e in events if e.state != DeliveryState.PROCESSED]
         if not todo:
             return []
@@ -238,12 +234,7 @@ def mark_handled(session: Session, events: list[EventLog]) -> datetime:
     out after mark_published.
     """
     now = utcnow()
-    session.execute(
-        update(EventLog)
-        .where(EventLog.id.in_([e.id for e in events]))
-        .values(processed_at=now, attempts=EventLog.attempts + 1, error=None)
-        .execution_options(synchronize_session=False)
-    )
+    session.execute(_MARK_HANDLED, {"ids": [e.id for e in events], "now": now})
     for event in events:
         set_committed_value(event, "state", DeliveryState.PROCESSED)
         set_committed_value(event, "processed_at", now)
@@ -258,17 +249,30 @@ def mark_published(session: Session, events: list[EventLog], handled_at: datetim
     Only the handling this worker did (processed_at is its own) and never over a
     replay asked for meanwhile (PENDING): that one is handled, and published, again.
     """
-    session.execute(
-        update(EventLog)
-        .where(
-            EventLog.id.in_([e.id for e in events]),
-            EventLog.processed_at == handled_at,
-            EventLog.state != DeliveryState.PENDING,
-        )
-        .values(state=DeliveryState.PROCESSED)
-        .execution_options(synchronize_session=False)
-    )
+    session.execute(_MARK_PUBLISHED, {"ids": [e.id for e in events], "handled_at": handled_at})
     session.commit()
+
+
+# The statements every batch runs are built once (building one, and its cache
+# key, cost the worker more CPU than running it).
+_EVENT_IDS: BindParameter[list[int]] = bindparam("ids", expanding=True)
+_LOCK_EVENTS = select(EventLog).where(EventLog.id.in_(_EVENT_IDS)).order_by(EventLog.id).with_for_update()
+_MARK_HANDLED = (
+    update(EventLog)
+    .where(EventLog.id.in_(_EVENT_IDS))
+    .values(processed_at=bindparam("now"), attempts=EventLog.attempts + 1, error=None)
+    .execution_options(synchronize_session=False)
+)
+_MARK_PUBLISHED = (
+    update(EventLog)
+    .where(
+        EventLog.id.in_(_EVENT_IDS),
+        EventLog.processed_at == bindparam("handled_at"),
+        EventLog.state != DeliveryState.PENDING,
+    )
+    .values(state=DeliveryState.PROCESSED)
+    .execution_options(synchronize_session=False)
+)
 
 
 def socket_messages(session: Session, handled: list[Handled], contexts: Contexts) -> list[Emit]:

@@ -3,7 +3,7 @@
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
+from sqlalchemy import BindParameter, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from common.models import Notification, User, utcnow
@@ -60,13 +60,19 @@ def bump_unread_versions(session: Session, user_ids: Iterable[int]) -> None:
     # which does not wait for the KEY SHARE locks that concurrent INSERTs of
     # notification rows hold on the same users (their foreign key); FOR UPDATE
     # does, and two workers deadlocked on it.
-    session.execute(select(User.id).where(User.id.in_(ids)).order_by(User.id).with_for_update(key_share=True))
-    session.execute(
-        update(User)
-        .where(User.id.in_(ids))
-        .values(unread_version=User.unread_version + 1)
-        .execution_options(synchronize_session=False)
-    )
+    session.execute(_LOCK_USERS, {"ids": ids})
+    session.execute(_BUMP_VERSIONS, {"ids": ids})
+
+
+# The workers' statements are built once, not per batch (building one cost more CPU than running it).
+_USER_IDS: BindParameter[list[int]] = bindparam("ids", expanding=True)
+_LOCK_USERS = select(User.id).where(User.id.in_(_USER_IDS)).order_by(User.id).with_for_update(key_share=True)
+_BUMP_VERSIONS = (
+    update(User)
+    .where(User.id.in_(_USER_IDS))
+    .values(unread_version=User.unread_version + 1)
+    .execution_options(synchronize_session=False)
+)
 
 
 def unread_states(session: Session, user_ids: Iterable[int]) -> dict[int, UnreadState]:
@@ -78,14 +84,15 @@ def unread_states(session: Session, user_ids: Iterable[int]) -> dict[int, Unread
     ids = list(set(user_ids))
     if not ids:
         return {}
-    unread = (
-        select(func.count())
-        .where(Notification.user_id == User.id, *_UNREAD)
-        .correlate(User)
-        .scalar_subquery()
-    )
-    rows = session.execute(select(User.id, unread, User.unread_version).where(User.id.in_(ids))).all()
+    rows = session.execute(_UNREAD_STATES, {"ids": ids}).all()
     return {user_id: UnreadState(count, version) for user_id, count, version in rows}
+
+
+_UNREAD_STATES = select(
+    User.id,
+    select(func.count()).where(Notification.user_id == User.id, *_UNREAD).correlate(User).scalar_subquery(),
+    User.unread_version,
+).where(User.id.in_(_USER_IDS))
 
 
 def unread_count(session: Session, user_id: int) -> int:

@@ -9,7 +9,7 @@ batch) for the whole recipient set: one query each, never one per user.
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import Select, bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from common.db import insert_on_conflict
@@ -131,17 +131,27 @@ def update_preferences(
     return get_preferences(session, user)
 
 
+def _switched_to_query(switch: Any, value: bool) -> Select[int]:
+    return select(NotificationPreference.user_id).where(
+        NotificationPreference.event_type == bindparam("event_type"),
+        NotificationPreference.user_id.in_(bindparam("ids", expanding=True)),
+        switch.is_(value),
+    )
+
+
+# Built once, not per call: the workers run them for every batch, and building a
+# statement (and its cache key) cost them more CPU than running it.
+_SWITCHED_TO = {
+    (switch.key, value): _switched_to_query(switch, value)
+    for switch in (NotificationPreference.in_app, NotificationPreference.email)
+    for value in (True, False)
+}
+
+
 def _switched_to(session: Session, switch: Any, value: bool, event_type: str, ids: set[int]) -> set[int]:
     """The users among ids whose stored switch for this type is `value` (one query)."""
-    return set(
-        session.scalars(
-            select(NotificationPreference.user_id).where(
-                NotificationPreference.event_type == event_type,
-                NotificationPreference.user_id.in_(ids),
-                switch.is_(value),
-            )
-        )
-    )
+    statement = _SWITCHED_TO[switch.key, value]
+    return set(session.scalars(statement, {"event_type": event_type, "ids": list(ids)}))
 
 
 def in_app_recipients(session: Session, event_type: str, user_ids: Iterable[int]) -> set[int]:
