@@ -111,11 +111,15 @@ def token_caller(*roles: Role) -> Callable[[str | None], Awaitable[Caller]]:
 
 def _run_in_transaction(caller: Caller, work: Callable[[Session, User], T]) -> T:
     with session_scope() as session:  # commits before the response, as SessionDep does
-        user = get_active_user(session, caller.user_id)
-        if user is None:
-            raise Unauthorized("Invalid or expired token")
-        ensure_role(user.role, caller.roles)  # the role may have changed since the token was issued
-        return work(session, user)
+        return work(session, checked_user(caller, get_active_user(session, caller.user_id)))
+
+
+def checked_user(caller: Caller, user: User | None) -> User:
+    """The caller's user as loaded now: 401 when gone or deactivated, 403 when its role changed."""
+    if user is None:
+        raise Unauthorized("Invalid or expired token")
+    ensure_role(user.role, caller.roles)  # the role may have changed since the token was issued
+    return user
 
 
 async def in_transaction(caller: Caller, work: Callable[[Session, User], T]) -> T:

@@ -1,5 +1,6 @@
 """The event log, and the manual trigger that runs exactly the path a domain event runs."""
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -8,11 +9,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from common.events import relay
-from common.events.bus import emit_event
+from common.events.bus import NewEvent, emit_many
 from common.events.types import EntityType, EventType, spec_for
 from common.models import DeliveryState, EventLog, User
-from common.services.errors import Invalid, NotFound
-from common.services.metadata import entity_ids
+from common.services.errors import DomainError, Invalid, NotFound
+from common.services.metadata import entities_ids
 from common.services.pagination import CursorPageData, paginate_by_id
 
 
@@ -48,24 +49,64 @@ def list_events(
     return paginate_by_id(session, query, EventLog.id, limit=limit, offset=offset, cursor=cursor)
 
 
-def fire_event(
-    session: Session,
-    admin: User,
-    *,
-    event_type: EventType,
-    entity_type: EntityType,
-    entity_id: int,
-    metadata: dict[str, Any],
-) -> EventLog:
-    expected = spec_for(event_type).entity_type
-    if expected != entity_type:
-        raise Invalid(
-            f"{event_type.value} is about an entity of type {expected.value!r}, not {entity_type.value!r}"
-        )
-    ids = entity_ids(session, entity_type, entity_id)
-    # The server's ids win over anything the caller wrote under the same keys.
-    merged = {**metadata, **ids, "manual": True}
-    return emit_event(session, event_type, entity_type, entity_id, actor_id=admin.id, metadata=merged)
+@dataclass(frozen=True)
+class ManualEvent:
+    """An event fired by hand (POST /api/events/)."""
+
+    event_type: EventType
+    entity_type: EntityType
+    entity_id: int
+    metadata: dict[str, Any]
+
+
+def fire_events(session: Session, requests: list[tuple[User, ManualEvent]]) -> list[int | DomainError]:
+    """Manual events of several admins' requests, their rows written by one INSERT.
+
+    One outcome per request, in order: its event's id, or the refusal it answers
+    with (the entity type does not fit the event, the entity does not exist); a
+    refused request writes nothing. The server adds the entity's ids
+    (`order_id`, `supplier_id`, ...) to `metadata`, and they win over the caller's.
+    """
+    outcomes: dict[int, int | DomainError] = {}
+    for index, (_, event) in enumerate(requests):
+        refusal = _entity_type_refusal(event)
+        if refusal is not None:
+            outcomes[index] = refusal
+    fitting = [index for index in range(len(requests)) if index not in outcomes]
+    found = entities_ids(session, [(requests[i][1].entity_type, requests[i][1].entity_id) for i in fitting])
+    accepted: list[tuple[int, NewEvent]] = []
+    for index, ids in zip(fitting, found, strict=True):
+        if isinstance(ids, NotFound):
+            outcomes[index] = ids
+        else:
+            accepted.append((index, _new_event(*requests[index], ids)))
+    event_ids = emit_many(session, [new for _, new in accepted])
+    for (index, _), event_id in zip(accepted, event_ids, strict=True):
+        outcomes[index] = event_id
+    return [outcomes[index] for index in range(len(requests))]
+
+
+def _entity_type_refusal(event: ManualEvent) -> Invalid | None:
+    expected = spec_for(event.event_type).entity_type
+    if expected == event.entity_type:
+        return None
+    return Invalid(
+        f"{event.event_type.value} is about an entity of type {expected.value!r}, "
+        f"not {event.entity_type.value!r}"
+    )
+
+
+def _new_event(admin: User, event: ManualEvent, ids: dict[str, Any]) -> NewEvent:
+    metadata = {**event.metadata, **ids, "manual": True}  # the server's ids win
+    return NewEvent(event.event_type, event.entity_type, event.entity_id, admin.id, metadata)
+
+
+def fire_event(session: Session, admin: User, event: ManualEvent) -> int:
+    """One manual event; its id, or the refusal raised."""
+    (outcome,) = fire_events(session, [(admin, event)])
+    if isinstance(outcome, DomainError):
+        raise outcome
+    return outcome
 
 
 def replay_event(session: Session, event_id: int) -> EventLog:

@@ -10,7 +10,19 @@ from common.models import DeliveryState, User
 from common.schemas.base import CursorPage, UTCDatetime
 from common.schemas.events import EventAccepted, EventCreate, EventOut
 from common.services import events
-from gateway.deps import AdminCaller, AdminUser, Limit, Offset, SessionDep, in_transaction
+from common.services.accounts import get_active_users
+from common.services.errors import DomainError
+from gateway.deps import (
+    AdminCaller,
+    AdminUser,
+    Caller,
+    Limit,
+    Offset,
+    SessionDep,
+    checked_user,
+    in_transaction,
+)
+from gateway.group_commit import GroupCommit
 from gateway.idempotency import IdempotencyDep, run_once
 
 router = APIRouter(prefix="/events", tags=["events"])
@@ -55,21 +67,46 @@ async def fire_event(body: EventCreate, caller: AdminCaller, idem: IdempotencyDe
     With an `Idempotency-Key`, a retry answers the first response again.
     """
 
+    if idem is None:
+        event_id = await _event_writer.submit((caller, _manual_event(body)))
+        return JSONResponse({"event_id": event_id}, status_code=status.HTTP_202_ACCEPTED)
+
     def handle(session: Session, admin: User) -> JSONResponse:
         def work() -> tuple[int, dict[str, int]]:
-            row = events.fire_event(
-                session,
-                admin,
-                event_type=body.event_type,
-                entity_type=body.entity_type,
-                entity_id=body.entity_id,
-                metadata=body.metadata,
-            )
-            return status.HTTP_202_ACCEPTED, {"event_id": row.id}
+            event_id = events.fire_event(session, admin, _manual_event(body))
+            return status.HTTP_202_ACCEPTED, {"event_id": event_id}
 
         return run_once(session, admin.id, idem, work)
 
     return await in_transaction(caller, handle)
+
+
+def _manual_event(body: EventCreate) -> events.ManualEvent:
+    return events.ManualEvent(body.event_type, body.entity_type, body.entity_id, body.metadata)
+
+
+FireRequest = tuple[Caller, events.ManualEvent]
+
+
+def _fire_group(session: Session, requests: list[FireRequest]) -> list[int | DomainError]:
+    """The events of requests that arrived together: their callers loaded in one query, one INSERT."""
+    users = get_active_users(session, {caller.user_id for caller, _ in requests})
+    outcomes: dict[int, int | DomainError] = {}
+    admitted: list[int] = []
+    for index, (caller, _) in enumerate(requests):
+        try:
+            checked_user(caller, users.get(caller.user_id))
+            admitted.append(index)
+        except DomainError as refusal:
+            outcomes[index] = refusal
+    fired = events.fire_events(session, [(users[requests[i][0].user_id], requests[i][1]) for i in admitted])
+    outcomes.update(zip(admitted, fired, strict=True))
+    return [outcomes[index] for index in range(len(requests))]
+
+
+# POST /api/events/ without an Idempotency-Key: requests arriving together share
+# one transaction (gateway/group_commit.py). With a key, each goes alone (run_once).
+_event_writer: GroupCommit[FireRequest, int] = GroupCommit(_fire_group)
 
 
 @router.post("/{event_id}/replay", response_model=EventOut, status_code=status.HTTP_202_ACCEPTED)

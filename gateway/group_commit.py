@@ -1,0 +1,89 @@
+"""Group commit: the writes of requests that arrive together share one transaction.
+
+A request's work is queued; one writer at a time takes everything queued and
+runs it in ONE thread hop, ONE transaction and ONE commit. A lone request goes
+at once (nothing waits on purpose); under load, requests queue while a group
+is being written and the next group grows by itself, so the fixed costs of a
+transaction -- the thread hop, the connection check, loading the callers, the
+commit -- are paid once per group, not once per request.
+
+    writer = GroupCommit(write)          # write(session, items) -> one outcome per item
+    result = await writer.submit(item)   # the item's result, or its error raised
+
+`write` returns, per item, its result or the DomainError it is refused with; a
+refused item must have written nothing. When the group fails otherwise before
+its commit (a database error), each item is written again alone, in its own
+transaction, so that only the one at fault fails. A failed commit fails the
+whole group: whether it took effect is unknown, and writing again could write
+twice.
+"""
+
+import asyncio
+from collections.abc import Callable
+from typing import Generic, TypeVar
+
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from common.db import get_sessionmaker
+from common.services.errors import DomainError
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+Write = Callable[[Session, list[Item]], list[Result | DomainError]]
+
+
+class GroupCommit(Generic[Item, Result]):
+    def __init__(self, write: Write[Item, Result], max_group: int = 64):
+        self._write = write
+        self._max_group = max_group
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._queued: list[tuple[Item, asyncio.Future[Result]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def submit(self, item: Item) -> Result:
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:  # a new event loop (a test client's): nothing of the old one is left
+            self._loop, self._queued, self._writer = loop, [], None
+        future: asyncio.Future[Result] = loop.create_future()
+        self._queued.append((item, future))
+        if self._writer is None:
+            self._writer = loop.create_task(self._write_queued())
+        return await future
+
+    async def _write_queued(self) -> None:
+        try:
+            while self._queued:
+                group = self._queued[: self._max_group]
+                del self._queued[: self._max_group]
+                outcomes = await run_in_threadpool(self._write_group, [item for item, _ in group])
+                for (_, future), outcome in zip(group, outcomes, strict=True):
+                    if future.done():  # its client went away; the write stands, as any request's does
+                        continue
+                    if isinstance(outcome, BaseException):
+                        future.set_exception(outcome)
+                    else:
+                        future.set_result(outcome)
+        finally:
+            self._writer = None
+
+    def _write_group(self, items: list[Item]) -> list[Result | BaseException]:
+        session = get_sessionmaker()()
+        try:
+            try:
+                outcomes: list[Result | BaseException] = list(self._write(session, items))
+            except Exception as exc:
+                session.rollback()
+                if len(items) == 1:
+                    return [exc]
+                return [outcome for item in items for outcome in self._write_group([item])]
+            try:
+                session.commit()
+            except Exception as exc:
+                session.rollback()
+                return [o if isinstance(o, DomainError) else exc for o in outcomes]
+            return outcomes
+        except BaseException as exc:  # never leave a request waiting
+            return [exc] * len(items)
+        finally:
+            session.close()

@@ -1,0 +1,131 @@
+"""POST /api/events/ requests that arrive together share one transaction (gateway/group_commit.py).
+
+Each request still gets its own answer: the refused ones write nothing, the
+others one row each, and a group that fails is written again one by one.
+"""
+
+import asyncio
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import event as sa_event
+from sqlalchemy import func, select, text, update
+from sqlalchemy.orm import Session
+
+from common.db import get_engine
+from common.models import EventLog, User
+from common.services.errors import DomainError, NotFound
+from gateway.group_commit import GroupCommit
+from gateway.main import create_app
+from tests.conftest import auth, user_by_email
+
+ORDER_EVENT = {"event_type": "ORDER_DISPATCHED", "entity_type": "order"}
+
+
+def _count_event_inserts() -> tuple[list[int], Any]:
+    inserts: list[int] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO EVENT_LOGS"):
+            inserts.append(1)
+
+    return inserts, count
+
+
+async def _fire_together(bodies: list[tuple[dict[str, Any], dict[str, str]]]) -> list[httpx.Response]:
+    app = create_app().other_asgi_app
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        return list(
+            await asyncio.gather(
+                *(client.post("/api/events/", json=body, headers=headers) for body, headers in bodies)
+            )
+        )
+
+
+def test_requests_fired_together_each_get_their_own_answer(client: TestClient, db: Session) -> None:
+    placed = client.post(
+        "/api/orders/", json={"items": [{"part_id": 1, "quantity": 1}]}, headers=auth("buyer@demo.test")
+    )
+    order_id = placed.json()["id"]
+    gone = user_by_email(db, "admin@demo.test")
+    # A second admin, deactivated after its token was issued: its request alone is 401.
+    second = User(email="admin2@demo.test", full_name="Second Admin", role="admin", password_hash="x")
+    db.add(second)
+    db.commit()
+    second_headers = auth("admin2@demo.test")
+    db.execute(update(User).where(User.id == second.id).values(is_active=False))
+    db.commit()
+    admin = auth(gone.email)
+    good = [({**ORDER_EVENT, "entity_id": order_id, "metadata": {"seq": i}}, admin) for i in range(30)]
+    missing = [({**ORDER_EVENT, "entity_id": 999_999, "metadata": {}}, admin)]
+    wrong_type = [({**ORDER_EVENT, "entity_type": "part", "entity_id": 1, "metadata": {}}, admin)]
+    deactivated = [({**ORDER_EVENT, "entity_id": order_id, "metadata": {"seq": -1}}, second_headers)]
+    bodies = good[:10] + missing + good[10:20] + wrong_type + deactivated + good[20:]
+
+    inserts, count = _count_event_inserts()
+    sa_event.listen(get_engine(), "before_cursor_execute", count)
+    try:
+        responses = asyncio.run(_fire_together(bodies))
+    finally:
+        sa_event.remove(get_engine(), "before_cursor_execute", count)
+
+    statuses = [r.status_code for r in responses]
+    assert statuses == [202] * 10 + [404] + [202] * 10 + [422, 401] + [202] * 10, statuses
+    assert "No order with id 999999" in responses[10].json()["detail"]
+    accepted = [r.json()["event_id"] for r in responses if r.status_code == 202]
+    assert len(set(accepted)) == 30
+    rows = db.scalars(select(EventLog).where(EventLog.id.in_(accepted))).all()
+    assert sorted(row.event_metadata["seq"] for row in rows) == list(range(30))
+    assert all(row.event_metadata["order_id"] == order_id and row.actor_id == gone.id for row in rows)
+    manual = select(func.count()).select_from(EventLog).where(EventLog.event_type == "ORDER_DISPATCHED")
+    assert db.scalar(manual) == 30  # nothing for the refused ones
+    # Requests waited for the writer and went in groups: fewer INSERTs than rows.
+    assert 1 <= len(inserts) < 30, len(inserts)
+
+
+def _writer(fail_group_with: str | None = None, fail_commit: bool = False) -> GroupCommit[str, str]:
+    def write(session: Session, items: list[str]) -> list[str | DomainError]:
+        if fail_commit:
+            sa_event.listen(session, "before_commit", _refuse_commit, once=True)
+        session.execute(text("SELECT 1"))
+        if fail_group_with in items and len(items) > 1:
+            raise RuntimeError("the group failed")
+        if fail_group_with in items:
+            raise RuntimeError(f"{fail_group_with} failed alone")
+        return [NotFound(f"no {item}") if item.startswith("missing") else item.upper() for item in items]
+
+    return GroupCommit(write)
+
+
+def _refuse_commit(session: Session) -> None:
+    raise RuntimeError("commit refused")
+
+
+async def _submit_all(writer: GroupCommit[str, str], items: list[str]) -> list[Any]:
+    return list(await asyncio.gather(*(writer.submit(item) for item in items), return_exceptions=True))
+
+
+@pytest.mark.usefixtures("clean_db")
+def test_a_failed_group_is_written_again_one_by_one() -> None:
+    outcomes = asyncio.run(_submit_all(_writer(fail_group_with="bad"), ["a", "b", "bad", "missing-c", "d"]))
+    assert outcomes[:2] == ["A", "B"] and outcomes[4] == "D"
+    assert isinstance(outcomes[2], RuntimeError) and str(outcomes[2]) == "bad failed alone"
+    assert isinstance(outcomes[3], NotFound)
+
+
+@pytest.mark.usefixtures("clean_db")
+def test_a_failed_commit_fails_the_group_but_keeps_refusals() -> None:
+    outcomes = asyncio.run(_submit_all(_writer(fail_commit=True), ["a", "missing-b", "c"]))
+    assert isinstance(outcomes[0], RuntimeError) and str(outcomes[0]) == "commit refused"
+    assert isinstance(outcomes[1], NotFound)
+    assert isinstance(outcomes[2], RuntimeError)
+
+
+@pytest.mark.usefixtures("clean_db")
+def test_a_writer_survives_a_new_event_loop() -> None:
+    writer = _writer()
+    assert asyncio.run(_submit_all(writer, ["a"])) == ["A"]
+    assert asyncio.run(_submit_all(writer, ["b", "c"])) == ["B", "C"]
