@@ -28,7 +28,7 @@ import time
 from collections import defaultdict
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from common.config import get_settings
@@ -114,27 +114,42 @@ def redeliver_delay(sends: int) -> timedelta:
 def _claim(session: Session, sweep: bool) -> list[tuple[int, str, int]]:
     """PENDING rows first (oldest first), then (when sweeping) QUEUED rows due for redelivery."""
     batch = get_settings().relay_batch
-    columns = (EventLog.id, EventLog.event_type, EventLog.sends)
-    pending = session.execute(
-        select(*columns)
-        .where(EventLog.state == DeliveryState.PENDING)
-        .order_by(EventLog.id)
-        .limit(batch)
-        .with_for_update(skip_locked=True)
-    ).all()
+    pending = session.execute(_CLAIM_PENDING, {"limit": batch}).all()
     rows = [tuple(r) for r in pending]
     if sweep and len(rows) < batch:
-        due = session.execute(
-            select(*columns)
-            .where(EventLog.state == DeliveryState.QUEUED, EventLog.redeliver_at <= utcnow())
-            .order_by(EventLog.redeliver_at)
-            .limit(batch - len(rows))
-            .with_for_update(skip_locked=True)
-        ).all()
+        due = session.execute(_CLAIM_DUE, {"now": utcnow(), "limit": batch - len(rows)}).all()
         if due:
             log.warning("redelivering %d event(s) the broker took but nobody handled", len(due))
         rows += [tuple(r) for r in due]
     return rows  # type: ignore[return-value]
+
+
+# Built once, not per pass: building a statement cost more CPU than running it.
+_COLUMNS = (EventLog.id, EventLog.event_type, EventLog.sends)
+_CLAIM_PENDING = (
+    select(*_COLUMNS)
+    .where(EventLog.state == DeliveryState.PENDING)
+    .order_by(EventLog.id)
+    .limit(bindparam("limit"))
+    .with_for_update(skip_locked=True)
+)
+_CLAIM_DUE = (
+    select(*_COLUMNS)
+    .where(EventLog.state == DeliveryState.QUEUED, EventLog.redeliver_at <= bindparam("now"))
+    .order_by(EventLog.redeliver_at)
+    .limit(bindparam("limit"))
+    .with_for_update(skip_locked=True)
+)
+_MARK_QUEUED = (
+    update(EventLog)
+    .where(EventLog.id.in_(bindparam("ids", expanding=True)), EventLog.state.in_(OPEN_STATES))
+    .values(
+        state=DeliveryState.QUEUED,
+        queued_at=bindparam("now"),
+        sends=bindparam("sends"),
+        redeliver_at=bindparam("redeliver_at"),
+    )
+)
 
 
 def _send(rows: list[tuple[int, str, int]]) -> list[tuple[int, int]]:
@@ -174,14 +189,13 @@ def relay_pending(sweep: bool = True) -> int:
                 by_sends[sends].append(event_id)
             for sends, ids in by_sends.items():
                 session.execute(
-                    update(EventLog)
-                    .where(EventLog.id.in_(ids), EventLog.state.in_(OPEN_STATES))
-                    .values(
-                        state=DeliveryState.QUEUED,
-                        queued_at=now,
-                        sends=sends + 1,
-                        redeliver_at=now + redeliver_delay(sends + 1),
-                    )
+                    _MARK_QUEUED,
+                    {
+                        "ids": ids,
+                        "now": now,
+                        "sends": sends + 1,
+                        "redeliver_at": now + redeliver_delay(sends + 1),
+                    },
                 )
             session.commit()
         return len(rows)
