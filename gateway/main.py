@@ -1,6 +1,5 @@
 """The gateway: FastAPI (the API and /docs), Socket.IO at /ws and the built web app at /."""
 
-import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -42,10 +41,6 @@ def create_fastapi(settings: Settings, sio: socketio.AsyncServer) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         relay.start()
-        # What is loaded by now (modules, the app, SQLAlchemy's and pydantic's
-        # structures) lives as long as the process: keep it out of every GC pass.
-        gc.collect()
-        gc.freeze()
         yield
 
     app = FastAPI(

@@ -6,10 +6,9 @@ from common.metrics import prepare_worker_host
 
 prepare_worker_host()
 
-import gc  # noqa: E402
 from typing import Any  # noqa: E402
 
-from celery.signals import worker_init, worker_ready  # noqa: E402
+from celery.signals import worker_ready  # noqa: E402
 
 from common.events import relay  # noqa: E402
 from common.events.broker import app  # noqa: E402
@@ -17,14 +16,6 @@ from workers import mail, observability, tasks  # noqa: E402,F401  (tasks per ev
 
 celery = app
 __all__ = ["app", "celery"]
-
-
-@worker_init.connect
-def _freeze_startup_objects(**_: Any) -> None:
-    # Before the pool forks: what is loaded by now lives as long as the process.
-    # Frozen, it is left out of every GC pass (and its pages stay shared with the pool).
-    gc.collect()
-    gc.freeze()
 
 
 @worker_ready.connect
