@@ -50,6 +50,10 @@ class Settings(BaseSettings):
     # gateway's relay): it costs the gateway CPU per task and Flower needs only
     # the workers' events to show every task. On for a full timeline in Flower.
     celery_sent_events: bool = False
+    # The workers' task events (received, started, succeeded, failed): what Flower's
+    # task list and task timeline are made of. Off, workers send none and Flower does
+    # not switch them on; Flower still shows workers, queues and their lengths.
+    celery_task_events: bool = True
     # Test each pooled connection before use (a round trip per checkout); off,
     # a connection broken by a database restart fails one request (503) instead.
     db_pre_ping: bool = True

@@ -2,6 +2,7 @@
 
 import sys
 from pathlib import Path
+from subprocess import run
 
 import httpx
 import pytest
@@ -42,7 +43,6 @@ def test_flower_uses_flower_basic_auth(tmp_path: Path) -> None:
 def test_flower_without_a_setting_generates_credentials_once(tmp_path: Path) -> None:
     env = process_env(VAR_DIR=str(tmp_path))
     env.pop("FLOWER_BASIC_AUTH", None)
-    from subprocess import run
 
     first = run([sys.executable, "-m", "common.flower_auth"], env=env, capture_output=True, text=True, check=True)
     stored = (tmp_path / "flower_basic_auth").read_text().strip()
@@ -61,9 +61,22 @@ def test_flower_without_a_setting_generates_credentials_once(tmp_path: Path) -> 
 
 @pytest.mark.parametrize("bad", ["nocolon", ":nouser", "user:", "a:b,c:d"])
 def test_flower_refuses_to_start_with_malformed_credentials(tmp_path: Path, bad: str) -> None:
-    from subprocess import run
 
     env = process_env(FLOWER_BASIC_AUTH=bad, VAR_DIR=str(tmp_path))
     result = run([sys.executable, "-m", "common.flower_auth"], env=env, capture_output=True, text=True)
     assert result.returncode != 0
     assert "user:password" in result.stderr
+
+
+@pytest.mark.parametrize(("setting", "expected"), [("1", True), ("0", False)])
+def test_celery_task_events_switches_the_workers_and_flower(tmp_path: Path, setting: str, expected: bool) -> None:
+    """CELERY_TASK_EVENTS=0: the workers send no task events and Flower does not switch them back on."""
+    check = (
+        "import celeryconfig\n"
+        "from flower.options import options\n"
+        "options.parse_config_file('flowerconfig.py', final=False)\n"
+        "print(celeryconfig.worker_send_task_events, options.enable_events)\n"
+    )
+    env = process_env(FLOWER_BASIC_AUTH="ops:s3cret-pass", VAR_DIR=str(tmp_path), CELERY_TASK_EVENTS=setting)
+    out = run([sys.executable, "-c", check], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == [str(expected), str(expected)], out.stderr
