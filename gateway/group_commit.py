@@ -56,34 +56,44 @@ class GroupCommit(Generic[Item, Result]):
             while self._queued:
                 group = self._queued[: self._max_group]
                 del self._queued[: self._max_group]
-                outcomes = await run_in_threadpool(self._write_group, [item for item, _ in group])
-                for (_, future), outcome in zip(group, outcomes, strict=True):
-                    if future.done():  # its client went away; the write stands, as any request's does
-                        continue
-                    if isinstance(outcome, BaseException):
-                        future.set_exception(outcome)
-                    else:
-                        future.set_result(outcome)
+                try:
+                    outcomes = await run_in_threadpool(self._write_group, [item for item, _ in group])
+                except BaseException as exc:  # cancelled (shutdown): never leave a request waiting
+                    self._settle(group, [exc] * len(group))
+                    raise
+                self._settle(group, outcomes)
         finally:
             self._writer = None
 
     def _write_group(self, items: list[Item]) -> list[Result | BaseException]:
-        session = get_sessionmaker()()
-        try:
+        outcomes = self._write_together(items)
+        if outcomes is None:  # something other than a refusal failed the group before its commit
+            return [outcome for item in items for outcome in self._write_group([item])]
+        return outcomes
+
+    def _write_together(self, items: list[Item]) -> list[Result | BaseException] | None:
+        """One transaction for every item; None when it failed before its commit (several items)."""
+        with get_sessionmaker()() as session:
             try:
                 outcomes: list[Result | BaseException] = list(self._write(session, items))
             except Exception as exc:
                 session.rollback()
-                if len(items) == 1:
-                    return [exc]
-                return [outcome for item in items for outcome in self._write_group([item])]
+                return [exc] if len(items) == 1 else None
             try:
                 session.commit()
             except Exception as exc:
                 session.rollback()
                 return [o if isinstance(o, DomainError) else exc for o in outcomes]
             return outcomes
-        except BaseException as exc:  # never leave a request waiting
-            return [exc] * len(items)
-        finally:
-            session.close()
+
+    @staticmethod
+    def _settle(
+        group: list[tuple[Item, "asyncio.Future[Result]"]], outcomes: list[Result | BaseException]
+    ) -> None:
+        for (_, future), outcome in zip(group, outcomes, strict=True):
+            if future.done():  # its client went away; the write stands, as any request's does
+                continue
+            if isinstance(outcome, BaseException):
+                future.set_exception(outcome)
+            else:
+                future.set_result(outcome)
