@@ -13,12 +13,16 @@ commit -- are paid once per group, not once per request.
 `write` returns, per item, its result or the DomainError it is refused with; a
 refused item must have written nothing. When the group fails otherwise before
 its commit (a database error), each item is written again alone, in its own
-transaction, so that only the one at fault fails. A failed commit fails the
-whole group: whether it took effect is unknown, and writing again could write
-twice.
+transaction, so that only the one at fault fails -- unless the database is
+unavailable: then the whole group answers 503 at once (alone, each would only
+wait for its own timeout in turn). A failed commit fails the whole group:
+whether it took effect is unknown, and writing again could write twice. No
+request is left waiting: the writer never raises, and a writer cancelled (the
+server stopping) answers every queued request with 503.
 """
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
@@ -27,6 +31,7 @@ from starlette.concurrency import run_in_threadpool
 
 from common.db import get_sessionmaker
 from common.services.errors import DomainError
+from gateway.errors import database_unavailable
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
@@ -58,33 +63,49 @@ class GroupCommit(Generic[Item, Result]):
                 del self._queued[: self._max_group]
                 try:
                     outcomes = await run_in_threadpool(self._write_group, [item for item, _ in group])
-                except BaseException as exc:  # cancelled (shutdown): never leave a request waiting
-                    self._settle(group, [exc] * len(group))
+                except asyncio.CancelledError:  # the server is stopping: nobody is left waiting
+                    waiting, self._queued = group + self._queued, []
+                    self._settle(waiting, [Stopping() for _ in waiting])
                     raise
                 self._settle(group, outcomes)
         finally:
             self._writer = None
 
     def _write_group(self, items: list[Item]) -> list[Result | BaseException]:
+        """One outcome per item; never raises."""
         outcomes = self._write_together(items)
-        if outcomes is None:  # something other than a refusal failed the group before its commit
-            return [outcome for item in items for outcome in self._write_group([item])]
+        if outcomes is None:  # the group failed before its commit, and not for want of a database
+            return [self._write_alone(item) for item in items]
         return outcomes
 
+    def _write_alone(self, item: Item) -> Result | BaseException:
+        outcomes = self._write_together([item])
+        assert outcomes is not None  # a single item is never handed back to be written alone
+        return outcomes[0]
+
     def _write_together(self, items: list[Item]) -> list[Result | BaseException] | None:
-        """One transaction for every item; None when it failed before its commit (several items)."""
-        with get_sessionmaker()() as session:
+        """One transaction for every item. None when several items failed together before
+        their commit, so that each may be written alone; never raises."""
+        session = get_sessionmaker()()
+        try:
             try:
                 outcomes: list[Result | BaseException] = list(self._write(session, items))
             except Exception as exc:
                 session.rollback()
-                return [exc] if len(items) == 1 else None
+                if len(items) > 1 and not database_unavailable(exc):
+                    return None
+                return [exc] * len(items)
             try:
                 session.commit()
             except Exception as exc:
                 session.rollback()
                 return [o if isinstance(o, DomainError) else exc for o in outcomes]
             return outcomes
+        except Exception as exc:  # a rollback failed too: the connection is gone, nothing was written
+            return [exc] * len(items)
+        finally:
+            with contextlib.suppress(Exception):
+                session.close()
 
     @staticmethod
     def _settle(
@@ -97,3 +118,10 @@ class GroupCommit(Generic[Item, Result]):
                 future.set_exception(outcome)
             else:
                 future.set_result(outcome)
+
+
+class Stopping(DomainError):
+    status_code = 503
+
+    def __init__(self) -> None:
+        super().__init__("The server is stopping; try again shortly")

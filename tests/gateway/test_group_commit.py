@@ -5,6 +5,7 @@ others one row each, and a group that fails is written again one by one.
 """
 
 import asyncio
+import time
 from typing import Any
 
 import httpx
@@ -12,12 +13,13 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import event as sa_event
 from sqlalchemy import func, select, text, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from common.db import get_engine
 from common.models import EventLog, User
 from common.services.errors import DomainError, NotFound
-from gateway.group_commit import GroupCommit
+from gateway.group_commit import GroupCommit, Stopping
 from gateway.main import create_app
 from tests.conftest import auth, user_by_email
 
@@ -129,3 +131,38 @@ def test_a_writer_survives_a_new_event_loop() -> None:
     writer = _writer()
     assert asyncio.run(_submit_all(writer, ["a"])) == ["A"]
     assert asyncio.run(_submit_all(writer, ["b", "c"])) == ["B", "C"]
+
+
+@pytest.mark.usefixtures("clean_db")
+def test_a_database_outage_fails_the_group_at_once_without_one_by_one_retries() -> None:
+    calls: list[int] = []
+
+    def write(session: Session, items: list[str]) -> list[str | DomainError]:
+        calls.append(len(items))
+        raise OperationalError("SELECT 1", {}, ConnectionRefusedError("the database is down"))
+
+    outcomes = asyncio.run(_submit_all(GroupCommit(write), ["a", "b", "c"]))
+    assert all(isinstance(o, OperationalError) for o in outcomes)
+    assert calls == [3]  # one attempt: each alone would only have waited for its own timeout
+
+
+@pytest.mark.usefixtures("clean_db")
+def test_a_cancelled_writer_answers_every_waiting_request() -> None:
+    def slow_write(session: Session, items: list[str]) -> list[str | DomainError]:
+        time.sleep(0.3)
+        return [item.upper() for item in items]
+
+    async def scenario() -> list[Any]:
+        writer: GroupCommit[str, str] = GroupCommit(slow_write)
+        first = asyncio.ensure_future(writer.submit("a"))
+        await asyncio.sleep(0.05)  # "a" is being written; "b" waits for the next group
+        second = asyncio.ensure_future(writer.submit("b"))
+        await asyncio.sleep(0.05)
+        assert writer._writer is not None
+        writer._writer.cancel()  # what stopping the server does to it
+        both = asyncio.gather(first, second, return_exceptions=True)
+        return list(await asyncio.wait_for(both, 5))  # none left waiting
+
+    outcomes = asyncio.run(scenario())
+    assert [type(o) for o in outcomes] == [Stopping, Stopping]
+    assert outcomes[0].status_code == 503
