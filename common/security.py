@@ -1,5 +1,6 @@
 """Password hashing (bcrypt) and access tokens (JWT, HS256)."""
 
+import math
 import re
 import time
 from collections.abc import Mapping
@@ -77,6 +78,7 @@ def _signed_claims(token: str, key: str) -> Mapping[str, Any]:
     # ASCII digits only: str.isdigit() also takes "²" or "٣", which int() then refuses.
     if not isinstance(claims["sub"], str) or not SUB_PATTERN.fullmatch(claims["sub"]):
         raise InvalidToken("sub is not a user id")
-    if not isinstance(claims["exp"], int | float) or isinstance(claims["exp"], bool):
+    exp = claims["exp"]
+    if not isinstance(exp, int | float) or isinstance(exp, bool) or not math.isfinite(exp):
         raise InvalidToken("exp is not a time")
     return MappingProxyType(claims)  # shared by every caller: read-only

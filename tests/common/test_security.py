@@ -31,7 +31,7 @@ def test_kept_claims_cannot_be_changed_by_a_caller() -> None:
     assert decode_access_token(create_access_token(7, "buyer"))["role"] == "buyer"
 
 
-@pytest.mark.parametrize("exp", ["soon", True, None])
+@pytest.mark.parametrize("exp", ["soon", True, None, float("nan"), float("inf")])
 def test_an_exp_that_is_not_a_time_is_refused(exp: object) -> None:
     with pytest.raises(InvalidToken):
         decode_access_token(_token(exp=exp))
