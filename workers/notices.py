@@ -119,23 +119,33 @@ class Contexts:
         return cls(orders, stock, directory)
 
 
+# Built once, not per batch: building these (their loader options above all) cost a
+# third of running them.
+_ORDER_CONTEXTS = (
+    select(Order)
+    .where(Order.id.in_(bindparam("ids", expanding=True)))
+    .options(
+        joinedload(Order.factory),
+        joinedload(Order.supplier),
+        joinedload(Order.delivery),
+        selectinload(Order.items).joinedload(OrderItem.part),
+    )
+    .execution_options(populate_existing=True)
+)
+_STOCK_CONTEXTS = (
+    select(InventoryItem)
+    .where(InventoryItem.id.in_(bindparam("ids", expanding=True)))
+    .options(joinedload(InventoryItem.part), joinedload(InventoryItem.supplier))
+)
+
+
 def load_order_contexts(session: Session, order_ids: set[int]) -> dict[int, OrderContext]:
     """Two queries whatever the number: orders joined to their factory, supplier and
     delivery, then their items joined to the parts. populate_existing: side work
     (matching) may have changed an order this session already holds."""
     if not order_ids:
         return {}
-    orders = session.scalars(
-        select(Order)
-        .where(Order.id.in_(order_ids))
-        .options(
-            joinedload(Order.factory),
-            joinedload(Order.supplier),
-            joinedload(Order.delivery),
-            selectinload(Order.items).joinedload(OrderItem.part),
-        )
-        .execution_options(populate_existing=True)
-    ).unique()
+    orders = session.scalars(_ORDER_CONTEXTS, {"ids": list(order_ids)}).unique()
     return {
         o.id: OrderContext(
             o,
@@ -152,11 +162,7 @@ def load_stock_contexts(session: Session, item_ids: set[int]) -> dict[int, Stock
     """One query: the stock rows joined to their parts and suppliers."""
     if not item_ids:
         return {}
-    items = session.scalars(
-        select(InventoryItem)
-        .where(InventoryItem.id.in_(item_ids))
-        .options(joinedload(InventoryItem.part), joinedload(InventoryItem.supplier))
-    )
+    items = session.scalars(_STOCK_CONTEXTS, {"ids": list(item_ids)})
     return {i.id: StockContext(i, i.part, i.supplier) for i in items}
 
 
