@@ -8,10 +8,11 @@ outage delays events but never loses them.
 """
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+from sqlalchemy import CursorResult, Insert, insert
 from sqlalchemy import event as sa_event
-from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from common.db import attach_as_loaded
@@ -31,42 +32,12 @@ def emit_event(
     actor_id: int | None = None,
     metadata: dict[str, Any] | None = None,
 ) -> EventLog:
-    values = _new_row(event_type, entity_type, entity_id, actor_id, metadata)
-    # Every order and event request writes one row: a prepared INSERT on the
-    # session's connection costs a third of the CPU of the ORM's unit of work
-    # (bench/throughput.py). The changes made before it go first, as an ORM
-    # flush would order them.
-    session.flush()
-    params = {_COLUMN_NAMES[key]: value for key, value in values.items()}
-    event_id = session.connection().execute(_INSERT_EVENT, params).scalar_one()
-    _wake_relay_after_commit(session)
+    values = _new_row(event_type, entity_type, entity_id, actor_id, metadata, utcnow())
+    event_id = _insert(session, [values], _INSERT_EVENT).scalar_one()
     return attach_as_loaded(
         session,
         EventLog(id=event_id, error=None, queued_at=None, redeliver_at=None, processed_at=None, **values),
     )
-
-
-def _new_row(
-    event_type: EventType | str,
-    entity_type: str,
-    entity_id: int,
-    actor_id: int | None,
-    metadata: dict[str, Any] | None,
-) -> dict[str, Any]:
-    spec = spec_for(str(event_type))
-    if spec.entity_type != entity_type:
-        raise ValueError(f"{event_type} is about a {spec.entity_type}, not a {entity_type}")
-    return {
-        "event_type": str(event_type),
-        "entity_type": entity_type,
-        "entity_id": entity_id,
-        "actor_id": actor_id,
-        "event_metadata": dict(metadata or {}),
-        "created_at": utcnow(),
-        "state": DeliveryState.PENDING,
-        "attempts": 0,
-        "sends": 0,
-    }
 
 
 @dataclass(frozen=True)
@@ -82,18 +53,9 @@ def emit_many(session: Session, events: list[NewEvent]) -> list[int]:
     """Record events of any types with one INSERT; returns their ids, in the order given."""
     if not events:
         return []
-    rows = [_new_row(e.event_type, e.entity_type, e.entity_id, e.actor_id, e.metadata) for e in events]
-    rows = [{_COLUMN_NAMES[key]: value for key, value in row.items()} for row in rows]
-    session.flush()
-    ids = list(session.connection().execute(_INSERT_EVENTS, rows).scalars())
-    _wake_relay_after_commit(session)
-    return ids
-
-
-_INSERT_EVENT = insert(EventLog).returning(EventLog.id)
-_INSERT_EVENTS = insert(EventLog).returning(EventLog.id, sort_by_parameter_order=True)
-# A statement run on the connection takes column names (metadata), not attribute names (event_metadata).
-_COLUMN_NAMES = {attr.key: attr.columns[0].name for attr in EventLog.__mapper__.column_attrs}
+    now = utcnow()
+    rows = [_new_row(e.event_type, e.entity_type, e.entity_id, e.actor_id, e.metadata, now) for e in events]
+    return list(_insert(session, rows, _INSERT_EVENTS).scalars())
 
 
 def emit_events(
@@ -107,27 +69,58 @@ def emit_events(
     """Record many events of one type in one INSERT (a bulk import's alerts)."""
     if not entities:
         return
+    now = utcnow()
+    rows = [
+        _new_row(event_type, entity_type, entity_id, actor_id, metadata, now)
+        for entity_id, metadata in entities
+    ]
+    _insert(session, rows, _INSERT_EVENTS_QUIETLY)
+
+
+def _new_row(
+    event_type: EventType | str,
+    entity_type: str,
+    entity_id: int,
+    actor_id: int | None,
+    metadata: dict[str, Any] | None,
+    now: datetime,
+) -> dict[str, Any]:
     spec = spec_for(str(event_type))
     if spec.entity_type != entity_type:
         raise ValueError(f"{event_type} is about a {spec.entity_type}, not a {entity_type}")
-    now = utcnow()
-    session.execute(
-        insert(EventLog),
-        [
-            {
-                "event_type": str(event_type),
-                "entity_type": entity_type,
-                "entity_id": entity_id,
-                "actor_id": actor_id,
-                "event_metadata": metadata,
-                "created_at": now,
-                "state": DeliveryState.PENDING,
-                "attempts": 0,
-            }
-            for entity_id, metadata in entities
-        ],
-    )
+    return {
+        "event_type": str(event_type),
+        "entity_type": entity_type,
+        "entity_id": entity_id,
+        "actor_id": actor_id,
+        "event_metadata": dict(metadata or {}),
+        "created_at": now,
+        "state": DeliveryState.PENDING,
+        "attempts": 0,
+        "sends": 0,
+    }
+
+
+def _insert(session: Session, rows: list[dict[str, Any]], statement: Insert) -> CursorResult[Any]:
+    """The event rows, by a prepared Core INSERT on the session's connection.
+
+    Every order and event request writes one: this costs half the CPU of the
+    ORM's unit of work (bench/hot_path.py). The changes made before go first, as
+    an ORM flush would order them; the relay is woken once the session commits.
+    """
+    params = [{_COLUMN_NAMES[key]: value for key, value in row.items()} for row in rows]
+    session.flush()
+    # One row (every request's case) goes as a plain execute, not down the executemany path.
+    result = session.connection().execute(statement, params[0] if len(params) == 1 else params)
     _wake_relay_after_commit(session)
+    return result
+
+
+_INSERT_EVENT = insert(EventLog).returning(EventLog.id)
+_INSERT_EVENTS = insert(EventLog).returning(EventLog.id, sort_by_parameter_order=True)
+_INSERT_EVENTS_QUIETLY = insert(EventLog)  # a bulk import's thousands of ids are not needed
+# A statement run on the connection takes column names (metadata), not attribute names (event_metadata).
+_COLUMN_NAMES = {attr.key: attr.columns[0].name for attr in EventLog.__mapper__.column_attrs}
 
 
 def _wake_relay_after_commit(session: Session) -> None:
