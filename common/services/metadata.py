@@ -12,7 +12,7 @@ from common.models import InventoryItem, Order, Part, Supplier, User
 from common.services.errors import NotFound
 
 # The ids an order event carries: metadata key -> column. Read from a loaded
-# order (order_ids) or, on the hot path, by a prepared query (entity_ids).
+# order (order_ids) or, on the hot path, by a prepared query (entities_ids).
 _ORDER_ID_COLUMNS = {
     "order_id": Order.id,
     "factory_id": Order.factory_id,
