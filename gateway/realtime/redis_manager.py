@@ -8,6 +8,7 @@ pushes their unread counts. Clients dedupe by notification id.
 """
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -42,16 +43,24 @@ class CatchUpRedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]
 
     async def _redis_listen_with_retries(self):  # type: ignore[no-untyped-def]
         lost_at: float | None = None
+        pubsub = None
         while True:
             try:
+                if pubsub is not None:
+                    # A pub/sub left behind keeps its pooled connection, and the
+                    # subscription on it, open: close it before making the next one.
+                    with contextlib.suppress(Exception):
+                        await pubsub.aclose()
                 self._redis_connect()
-                await self.pubsub.subscribe(self.channel)
+                pubsub = self.pubsub  # _publish may replace self.pubsub meanwhile
+                await pubsub.subscribe(self.channel)
                 if lost_at is not None:
                     log.warning("Redis subscription is back; catching up from the database")
                     asyncio.ensure_future(self._replay(lost_at))
                     lost_at = None
-                async for message in self.pubsub.listen():
+                async for message in pubsub.listen():
                     yield message
+                raise ConnectionError("the subscription ended")  # messages may have been missed
             except Exception as exc:
                 if lost_at is None:
                     lost_at = time.time()
