@@ -116,10 +116,17 @@ def _run_in_transaction(caller: Caller, work: Callable[[Session, User], T]) -> T
 
 def checked_user(caller: Caller, user: User | None) -> User:
     """The caller's user as loaded now: 401 when gone or deactivated, 403 when its role changed."""
-    if user is None:
-        raise Unauthorized("Invalid or expired token")
-    ensure_role(user.role, caller.roles)  # the role may have changed since the token was issued
+    checked_role(caller, user.role if user is not None else None)
+    assert user is not None
     return user
+
+
+def checked_role(caller: Caller, role: str | None) -> None:
+    """The caller's role as it is now (None: the user is gone or deactivated): 401, or 403
+    when the role changed since the token was issued."""
+    if role is None:
+        raise Unauthorized("Invalid or expired token")
+    ensure_role(role, caller.roles)
 
 
 async def in_transaction(caller: Caller, work: Callable[[Session, User], T]) -> T:

@@ -30,12 +30,19 @@ def get_active_user(session: Session, user_id: int) -> User | None:
     return user if user is not None and user.is_active else None
 
 
-def get_active_users(session: Session, user_ids: set[int]) -> dict[int, User]:
-    """The active users among user_ids, by id, in one query."""
-    return {user.id: user for user in session.scalars(_ACTIVE_USERS, {"ids": list(user_ids)})}
+def active_roles(session: Session, user_ids: set[int]) -> dict[int, str]:
+    """The role of each active user among user_ids, in one query of two columns.
+
+    No ORM objects: checking a group of callers needs their roles only, and
+    loading whole users cost the group commit more CPU than its INSERT.
+    """
+    rows = session.connection().execute(_ACTIVE_ROLES, {"ids": list(user_ids)})
+    return {user_id: role for user_id, role in rows}
 
 
-_ACTIVE_USERS = select(User).where(User.id.in_(bindparam("ids", expanding=True)), User.is_active)
+_ACTIVE_ROLES = select(User.id, User.role).where(
+    User.id.in_(bindparam("ids", expanding=True)), User.is_active
+)
 
 
 def create_user(

@@ -59,8 +59,9 @@ class ManualEvent:
     metadata: dict[str, Any]
 
 
-def fire_events(session: Session, requests: list[tuple[User, ManualEvent]]) -> list[int | DomainError]:
-    """Manual events of several admins' requests, their rows written by one INSERT.
+def fire_events(session: Session, requests: list[tuple[int, ManualEvent]]) -> list[int | DomainError]:
+    """Manual events of several admins' requests (the admin's id, the event), their
+    rows written by one INSERT.
 
     One outcome per request, in order: its event's id, or the refusal it answers
     with (the entity type does not fit the event, the entity does not exist); a
@@ -96,14 +97,14 @@ def _entity_type_refusal(event: ManualEvent) -> Invalid | None:
     )
 
 
-def _new_event(admin: User, event: ManualEvent, ids: dict[str, Any]) -> NewEvent:
+def _new_event(admin_id: int, event: ManualEvent, ids: dict[str, Any]) -> NewEvent:
     metadata = {**event.metadata, **ids, "manual": True}  # the server's ids win
-    return NewEvent(event.event_type, event.entity_type, event.entity_id, admin.id, metadata)
+    return NewEvent(event.event_type, event.entity_type, event.entity_id, admin_id, metadata)
 
 
 def fire_event(session: Session, admin: User, event: ManualEvent) -> int:
     """One manual event; its id, or the refusal raised."""
-    (outcome,) = fire_events(session, [(admin, event)])
+    (outcome,) = fire_events(session, [(admin.id, event)])
     if isinstance(outcome, DomainError):
         raise outcome
     return outcome

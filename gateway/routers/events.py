@@ -10,7 +10,7 @@ from common.models import DeliveryState, User
 from common.schemas.base import CursorPage, UTCDatetime
 from common.schemas.events import EventAccepted, EventCreate, EventOut
 from common.services import events
-from common.services.accounts import get_active_users
+from common.services.accounts import active_roles
 from common.services.errors import DomainError
 from gateway.deps import (
     AdminCaller,
@@ -19,7 +19,7 @@ from gateway.deps import (
     Limit,
     Offset,
     SessionDep,
-    checked_user,
+    checked_role,
     in_transaction,
 )
 from gateway.group_commit import GroupCommit
@@ -89,17 +89,17 @@ FireRequest = tuple[Caller, events.ManualEvent]
 
 
 def _fire_group(session: Session, requests: list[FireRequest]) -> list[int | DomainError]:
-    """The events of requests that arrived together: their callers loaded in one query, one INSERT."""
-    users = get_active_users(session, {caller.user_id for caller, _ in requests})
+    """The events of requests that arrived together: their callers checked in one query, one INSERT."""
+    roles = active_roles(session, {caller.user_id for caller, _ in requests})
     outcomes: dict[int, int | DomainError] = {}
     admitted: list[int] = []
     for index, (caller, _) in enumerate(requests):
         try:
-            checked_user(caller, users.get(caller.user_id))
+            checked_role(caller, roles.get(caller.user_id))
             admitted.append(index)
         except DomainError as refusal:
             outcomes[index] = refusal
-    fired = events.fire_events(session, [(users[requests[i][0].user_id], requests[i][1]) for i in admitted])
+    fired = events.fire_events(session, [(requests[i][0].user_id, requests[i][1]) for i in admitted])
     outcomes.update(zip(admitted, fired, strict=True))
     return [outcomes[index] for index in range(len(requests))]
 
