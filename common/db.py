@@ -6,7 +6,7 @@ from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import CursorResult, Engine, Executable, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, make_transient_to_detached, sessionmaker
 
@@ -88,6 +88,18 @@ def attach_as_loaded(session: Session, row: Any) -> Any:
     make_transient_to_detached(row)
     session.add(row)
     return row
+
+
+def execute_core(session: Session, statement: Executable, params: Any = None) -> CursorResult[Any]:
+    """A prebuilt statement run on the session's connection, past the ORM.
+
+    What is pending is flushed first, as session.execute would. For the
+    statements every event batch runs: the ORM's work around a statement
+    (its compile state, its result processing) cost the workers more CPU
+    than the statement itself, and these need no ORM objects.
+    """
+    session.flush()
+    return session.connection().execute(statement, params)
 
 
 def insert_on_conflict(session: Session, model: Any) -> postgresql.Insert | sqlite.Insert:

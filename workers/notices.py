@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
+from common.db import execute_core
 from common.events.types import EventType
 from common.models import (
     Delivery,
@@ -55,7 +56,8 @@ class Directory:
     """
 
     def __init__(self, session: Session, factory_ids: set[int], supplier_ids: set[int], user_ids: set[int]):
-        rows = session.execute(
+        rows = execute_core(
+            session,
             _DIRECTORY,
             {"factories": list(factory_ids), "suppliers": list(supplier_ids), "users": list(user_ids)},
         ).all()

@@ -31,11 +31,11 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BindParameter, bindparam, select, update
+from sqlalchemy import BindParameter, Row, bindparam, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from common.db import get_sessionmaker, insert_on_conflict
+from common.db import execute_core, get_sessionmaker, insert_on_conflict
 from common.events.payloads import event_state_payload, notification_payload
 from common.events.publisher import Emit, publish, role_room, user_room
 from common.events.types import EventType, spec_for
@@ -48,6 +48,8 @@ from common.services.preferences import in_app_recipients  # inbox (issue 12)
 from workers.notices import Contexts, Notice, build_notice
 
 log = logging.getLogger(__name__)
+# A notification row read or written by Core: what its socket message needs, no ORM object.
+NotificationRow = Row[Any]
 
 
 @dataclass
@@ -57,7 +59,7 @@ class Handled:
     event: EventLog
     notice: Notice | None
     first_time: bool
-    rows: list[Notification] = field(default_factory=list)
+    rows: list["NotificationRow"] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -91,12 +93,13 @@ def notification_metadata(event: EventLog) -> dict[str, Any]:
     return {**event.event_metadata, "occurred_at": event.created_at.isoformat()}
 
 
-def insert_notifications(session: Session, handled: list[Handled]) -> list[Notification]:
+def insert_notifications(session: Session, handled: list[Handled]) -> list[NotificationRow]:
     """Every recipient's row of the batch in one INSERT; rows that exist are kept as they are.
 
     created_at is the write time (the event's own time is metadata.occurred_at),
     so a notification of an event that waited is new, at the top of the list,
-    and a gateway's catch-up by write time finds it. Returns the new rows.
+    and a gateway's catch-up by write time finds it. Returns the new rows, as
+    plain rows: nothing changes them, so no ORM object is built.
     """
     now = utcnow()
     rows = [
@@ -106,7 +109,7 @@ def insert_notifications(session: Session, handled: list[Handled]) -> list[Notif
             "event_type": h.event.event_type,
             "title": h.notice.title,
             "message": h.notice.message,
-            "notification_metadata": notification_metadata(h.event),
+            "metadata": notification_metadata(h.event),
             "link": h.notice.link,
             "is_read": False,
             "created_at": now,
@@ -118,11 +121,11 @@ def insert_notifications(session: Session, handled: list[Handled]) -> list[Notif
     if not rows:
         return []
     statement = (
-        insert_on_conflict(session, Notification)
+        insert_on_conflict(session, Notification.__table__)
         .on_conflict_do_nothing(index_elements=["event_id", "user_id"])
-        .returning(Notification)
+        .returning(*_ROW_COLUMNS)
     )
-    return list(session.scalars(statement, rows))
+    return list(execute_core(session, statement, rows).all())
 
 
 def keep_in_app_recipients(session: Session, handled: list[Handled]) -> None:
@@ -141,7 +144,7 @@ def keep_in_app_recipients(session: Session, handled: list[Handled]) -> None:
             h.notice = replace(h.notice, recipients=h.notice.recipients & allowed[h.event.event_type])
 
 
-def attach_rows(session: Session, handled: list[Handled], new_rows: list[Notification]) -> None:
+def attach_rows(session: Session, handled: list[Handled], new_rows: list[NotificationRow]) -> None:
     """Every notification row of the batch's events, new or written by an earlier attempt.
 
     An event handled for the first time has no rows but the ones just inserted
@@ -152,7 +155,7 @@ def attach_rows(session: Session, handled: list[Handled], new_rows: list[Notific
     rows = new_rows
     if handled_before:
         rows = [r for r in new_rows if by_event[r.event_id].first_time]
-        rows += session.scalars(select(Notification).where(Notification.event_id.in_(handled_before)))
+        rows += execute_core(session, _ROWS_OF_EVENTS, {"ids": handled_before}).all()
     for row in sorted(rows, key=lambda r: r.id):
         by_event[row.event_id].rows.append(row)
 
@@ -234,7 +237,7 @@ def mark_handled(session: Session, events: list[EventLog]) -> datetime:
     out after mark_published.
     """
     now = utcnow()
-    session.execute(_MARK_HANDLED, {"ids": [e.id for e in events], "now": now})
+    execute_core(session, _MARK_HANDLED, {"ids": [e.id for e in events], "now": now})
     for event in events:
         set_committed_value(event, "state", DeliveryState.PROCESSED)
         set_committed_value(event, "processed_at", now)
@@ -249,7 +252,7 @@ def mark_published(session: Session, events: list[EventLog], handled_at: datetim
     Only the handling this worker did (processed_at is its own) and never over a
     replay asked for meanwhile (PENDING): that one is handled, and published, again.
     """
-    session.execute(_MARK_PUBLISHED, {"ids": [e.id for e in events], "handled_at": handled_at})
+    execute_core(session, _MARK_PUBLISHED, {"ids": [e.id for e in events], "handled_at": handled_at})
     session.commit()
 
 
@@ -257,6 +260,21 @@ def mark_published(session: Session, events: list[EventLog], handled_at: datetim
 # key, cost the worker more CPU than running it).
 _EVENT_IDS: BindParameter[list[int]] = bindparam("ids", expanding=True)
 _LOCK_EVENTS = select(EventLog).where(EventLog.id.in_(_EVENT_IDS)).order_by(EventLog.id).with_for_update()
+_NOTIFICATIONS = Notification.__table__
+# A notification row as the socket message needs it (common.events.payloads.notification_payload).
+_ROW_COLUMNS = (
+    _NOTIFICATIONS.c.id,
+    _NOTIFICATIONS.c.user_id,
+    _NOTIFICATIONS.c.event_id,
+    _NOTIFICATIONS.c.event_type,
+    _NOTIFICATIONS.c.title,
+    _NOTIFICATIONS.c.message,
+    _NOTIFICATIONS.c.metadata.label("notification_metadata"),
+    _NOTIFICATIONS.c.link,
+    _NOTIFICATIONS.c.is_read,
+    _NOTIFICATIONS.c.created_at,
+)
+_ROWS_OF_EVENTS = select(*_ROW_COLUMNS).where(_NOTIFICATIONS.c.event_id.in_(_EVENT_IDS))
 _MARK_HANDLED = (
     update(EventLog)
     .where(EventLog.id.in_(_EVENT_IDS))

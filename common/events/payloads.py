@@ -2,10 +2,13 @@
 
 from typing import Any
 
+from sqlalchemy import Row
+
 from common.models import EventLog, Notification
 
 
-def notification_payload(row: Notification) -> dict[str, Any]:
+def notification_payload(row: Notification | Row[Any]) -> dict[str, Any]:
+    """The `notification` message: from an ORM object or a Core row of the same names."""
     return {
         "id": row.id,
         "event_type": row.event_type,

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from sqlalchemy import BindParameter, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
+from common.db import execute_core
 from common.models import Notification, User, utcnow
 from common.services.errors import NotFound
 from common.services.pagination import CursorPageData, paginate_by_id
@@ -60,8 +61,8 @@ def bump_unread_versions(session: Session, user_ids: Iterable[int]) -> None:
     # which does not wait for the KEY SHARE locks that concurrent INSERTs of
     # notification rows hold on the same users (their foreign key); FOR UPDATE
     # does, and two workers deadlocked on it.
-    session.execute(_LOCK_USERS, {"ids": ids})
-    session.execute(_BUMP_VERSIONS, {"ids": ids})
+    execute_core(session, _LOCK_USERS, {"ids": ids})
+    execute_core(session, _BUMP_VERSIONS, {"ids": ids})
 
 
 # The workers' statements are built once, not per batch (building one cost more CPU than running it).
@@ -84,13 +85,17 @@ def unread_states(session: Session, user_ids: Iterable[int]) -> dict[int, Unread
     ids = list(set(user_ids))
     if not ids:
         return {}
-    rows = session.execute(_UNREAD_STATES, {"ids": ids}).all()
-    return {user_id: UnreadState(count, version) for user_id, count, version in rows}
+    rows = execute_core(session, _UNREAD_STATES, {"ids": ids})
+    return {row.id: UnreadState(row.unread, row.unread_version) for row in rows}
 
 
 _UNREAD_STATES = select(
     User.id,
-    select(func.count()).where(Notification.user_id == User.id, *_UNREAD).correlate(User).scalar_subquery(),
+    select(func.count())
+    .where(Notification.user_id == User.id, *_UNREAD)
+    .correlate(User)
+    .scalar_subquery()
+    .label("unread"),
     User.unread_version,
 ).where(User.id.in_(_USER_IDS))
 

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Select, bindparam, delete, select
 from sqlalchemy.orm import Session
 
-from common.db import insert_on_conflict
+from common.db import execute_core, insert_on_conflict
 from common.events.types import EventType
 from common.models import NotificationPreference, Role, User, utcnow
 from common.services.errors import Invalid
@@ -151,7 +151,7 @@ _SWITCHED_TO = {
 def _switched_to(session: Session, switch: Any, value: bool, event_type: str, ids: set[int]) -> set[int]:
     """The users among ids whose stored switch for this type is `value` (one query)."""
     statement = _SWITCHED_TO[switch.key, value]
-    return set(session.scalars(statement, {"event_type": event_type, "ids": list(ids)}))
+    return set(execute_core(session, statement, {"event_type": event_type, "ids": list(ids)}).scalars())
 
 
 def in_app_recipients(session: Session, event_type: str, user_ids: Iterable[int]) -> set[int]:
