@@ -39,7 +39,7 @@ class EventTask(Task):  # type: ignore[misc]
 
 def _register(event_type: str) -> None:
     @app.task(name=event_type, base=EventTask, bind=True)
-    def handle(self: Task, event_ids: list[int] | int) -> list[dict[str, Any]]:
+    def handle(self: Task, event_ids: list[int] | int) -> dict[str, int]:
         started = time.perf_counter()
         summaries = handle_events(event_ids_of([event_ids]))
         # --- ops (issue 11): metrics and one JSON line per event handled ---
@@ -49,7 +49,10 @@ def _register(event_type: str) -> None:
             task_try=self.request.retries + 1,
             seconds=time.perf_counter() - started,
         )
-        return summaries
+        # What Flower shows as the task's result. A short summary: the worker logs
+        # the result's repr and ships it in the task-succeeded event, and a list
+        # of one dict per event cost a batch more CPU than its UPDATEs.
+        return {"handled": len(summaries), "notifications": sum(s["recipients"] for s in summaries)}
 
 
 for _event_type in CATALOGUE:
