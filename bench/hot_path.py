@@ -11,7 +11,6 @@ quotes its output.
 """
 
 import os
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -25,18 +24,8 @@ os.environ["DATABASE_URL"] = DATABASE_URL
 os.environ.setdefault("EVENT_RELAY", "false")  # nothing is committed; no relay thread needed
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import create_engine, select, text  # noqa: E402
-
-
-def fresh_database() -> None:
-    admin = create_engine(f"{PG_BASE}/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)'))
-        connection.execute(text(f'CREATE DATABASE "{DB_NAME}"'))
-    admin.dispose()
-    env = {**os.environ, "DATABASE_URL": DATABASE_URL}
-    subprocess.run([sys.executable, "-m", "alembic", "upgrade", "head"], cwd=ROOT, env=env, check=True)
-    subprocess.run([sys.executable, "-m", "common.seed"], cwd=ROOT, env=env, check=True)
+from fixtures import demo_order, fresh_database  # noqa: E402  (bench/ is on sys.path: run as a script)
+from sqlalchemy import select  # noqa: E402
 
 
 def cpu_us(work: Callable[[], None], calls: int = 2000) -> float:
@@ -49,7 +38,7 @@ def cpu_us(work: Callable[[], None], calls: int = 2000) -> float:
 
 
 def main() -> None:
-    fresh_database()
+    fresh_database(PG_BASE, DB_NAME, ROOT)
     from common.db import attach_as_loaded, get_sessionmaker
     from common.events.bus import emit_event
     from common.events.types import EntityType, EventType
@@ -58,14 +47,7 @@ def main() -> None:
     from common.services.metadata import entity_ids, order_ids
 
     sessions = get_sessionmaker()
-    with sessions() as session:
-        admin_id = session.scalar(select(User.id).where(User.email == "admin@demo.test"))
-        buyer = session.scalars(select(User).where(User.email == "buyer@demo.test")).one()
-        order = Order(factory_id=buyer.factory_id, buyer_id=buyer.id, status="PLACED")
-        session.add(order)
-        session.commit()
-        order_id = order.id
-    assert admin_id and order_id
+    admin_id, order_id = demo_order(sessions)
 
     def in_session(action: Callable[..., object]) -> Callable[[], None]:
         def run() -> None:
