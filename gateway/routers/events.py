@@ -4,6 +4,7 @@ from fastapi import APIRouter, BackgroundTasks, Path, Query, Request, status
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
+from common.config import get_settings
 from common.events.payloads import event_state_payload
 from common.events.types import EntityType, EventType
 from common.models import DeliveryState, User
@@ -106,7 +107,9 @@ def _fire_group(session: Session, requests: list[FireRequest]) -> list[int | Dom
 
 # POST /api/events/ without an Idempotency-Key: requests arriving together share
 # one transaction (gateway/group_commit.py). With a key, each goes alone (run_once).
-_event_writer: GroupCommit[FireRequest, int] = GroupCommit(_fire_group)
+_event_writer: GroupCommit[FireRequest, int] = GroupCommit(
+    _fire_group, linger=get_settings().group_commit_linger_seconds
+)
 
 
 @router.post("/{event_id}/replay", response_model=EventOut, status_code=status.HTTP_202_ACCEPTED)

@@ -166,3 +166,45 @@ def test_a_cancelled_writer_answers_every_waiting_request() -> None:
     outcomes = asyncio.run(scenario())
     assert [type(o) for o in outcomes] == [Stopping, Stopping]
     assert outcomes[0].status_code == 503
+
+
+@pytest.mark.usefixtures("clean_db")
+def test_under_a_stream_the_linger_lets_a_group_grow_and_a_lone_request_goes_at_once() -> None:
+    sizes: list[int] = []
+
+    def write(session: Session, items: list[str]) -> list[str | DomainError]:
+        sizes.append(len(items))
+        return [item.upper() for item in items]
+
+    async def scenario() -> tuple[float, list[str]]:
+        writer: GroupCommit[str, str] = GroupCommit(write, linger=0.2)
+        started = time.monotonic()
+        assert await writer.submit("a") == "A"  # nothing written lately: at once
+        lone = time.monotonic() - started
+        # A group was written just now (a stream): the next one waits for company.
+        first = asyncio.ensure_future(writer.submit("b"))
+        await asyncio.sleep(0.02)
+        second = asyncio.ensure_future(writer.submit("c"))
+        return lone, list(await asyncio.gather(first, second))
+
+    lone, outcomes = asyncio.run(scenario())
+    assert lone < 0.15
+    assert outcomes == ["B", "C"]
+    assert sizes == [1, 2]
+
+
+@pytest.mark.usefixtures("clean_db")
+def test_a_writer_cancelled_while_it_lingers_answers_every_waiting_request() -> None:
+    def write(session: Session, items: list[str]) -> list[str | DomainError]:
+        return [item.upper() for item in items]
+
+    async def scenario() -> list[Any]:
+        writer: GroupCommit[str, str] = GroupCommit(write, linger=5.0)
+        assert await writer.submit("a") == "A"
+        waiting = asyncio.ensure_future(writer.submit("b"))  # lingers: a group was just written
+        await asyncio.sleep(0.05)
+        assert writer._writer is not None
+        writer._writer.cancel()
+        return list(await asyncio.wait_for(asyncio.gather(waiting, return_exceptions=True), 2))
+
+    assert [type(o) for o in asyncio.run(scenario())] == [Stopping]
