@@ -8,10 +8,9 @@ partpulse_batch), then, per batch: writes `--batch` ORDER_DISPATCHED events
 (told to the demo buyer) and times `workers.pipeline.handle_events` on them
 with time.process_time, so waiting for PostgreSQL and Redis is not counted and
 neither is writing the events. The socket messages go to Redis db 9's channel
-(nobody listens). What the end-to-end bench (bench/throughput.py) measures on a
-shared machine varies from run to run by more than one lever changes; this
-one varies by a few per cent, so a change to the worker's statements is
-measured here first.
+(nobody listens). It shows where a worker's CPU goes without the Celery
+machinery around it; on this shared machine one run differs from the next by
+about a tenth, so alternate the revisions compared, several times.
 """
 
 import argparse

@@ -1,6 +1,6 @@
 """One Settings object for every process, read from the environment."""
 
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 from pydantic import AliasChoices, Field, field_validator
@@ -105,13 +105,15 @@ class Settings(BaseSettings):
     def public_base_url(self) -> str:
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
-    @property
+    # Cached: the workers publish on the channel for every batch, and parsing the
+    # URL each time cost them more CPU than an UPDATE. Settings do not change.
+    @cached_property
     def redis_db(self) -> int:
         from redis.connection import parse_url
 
         return int(parse_url(self.redis_url).get("db") or 0) if self.redis_url else 0
 
-    @property
+    @cached_property
     def socketio_channel(self) -> str:
         """The channel between workers and gateways: `partpulse:{db}` in distributed mode.
 
