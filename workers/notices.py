@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import bindparam, or_, select
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm import Session, joinedload
 
 from common.db import execute_core
 from common.events.types import EventType
@@ -33,13 +33,44 @@ class Notice:
     link: str | None = None
 
 
+@dataclass(frozen=True)
+class OrderItemView:
+    part_id: int
+    quantity: int
+
+
+@dataclass(frozen=True)
+class OrderView:
+    """What the notices and the socket messages read of an order: plain values, read by Core."""
+
+    id: int
+    factory_id: int
+    buyer_id: int
+    supplier_id: int | None
+    eta: datetime | None
+    delivered_at: datetime | None
+    updated_at: datetime
+    items: list[OrderItemView]
+
+
+@dataclass(frozen=True)
+class Named:
+    name: str
+
+
+@dataclass(frozen=True)
+class DeliveryView:
+    eta: datetime | None
+    carrier: str | None
+
+
 @dataclass
 class OrderContext:
-    order: Order
-    factory: Factory
-    supplier: Supplier | None
-    delivery: Delivery | None
-    parts: dict[int, Part]
+    order: OrderView
+    factory: Named
+    supplier: Named | None
+    delivery: DeliveryView | None
+    parts: dict[int, Named]
 
 
 @dataclass
@@ -80,7 +111,7 @@ class Directory:
     def factory_buyers(self, factory_id: int) -> set[int]:
         return set(self._buyers.get(factory_id, set()))
 
-    def order_viewers(self, order: Order) -> set[int]:
+    def order_viewers(self, order: OrderView) -> set[int]:
         """Every user who may see the order: its factory's buyers and the matched supplier's users."""
         return self.factory_buyers(order.factory_id) | self.supplier_users(order.supplier_id)
 
@@ -121,18 +152,32 @@ class Contexts:
         return cls(orders, stock, directory)
 
 
-# Built once, not per batch: building these (their loader options above all) cost a
-# third of running them.
-_ORDER_CONTEXTS = (
-    select(Order)
-    .where(Order.id.in_(bindparam("ids", expanding=True)))
-    .options(
-        joinedload(Order.factory),
-        joinedload(Order.supplier),
-        joinedload(Order.delivery),
-        selectinload(Order.items).joinedload(OrderItem.part),
+# Built once, not per batch: building a statement cost the workers more CPU than running it.
+_ORDERS = (
+    select(
+        Order.id,
+        Order.factory_id,
+        Order.buyer_id,
+        Order.supplier_id,
+        Order.eta,
+        Order.delivered_at,
+        Order.updated_at,
+        Factory.name.label("factory_name"),
+        Supplier.name.label("supplier_name"),
+        Delivery.id.label("delivery_id"),
+        Delivery.eta.label("delivery_eta"),
+        Delivery.carrier,
     )
-    .execution_options(populate_existing=True)
+    .join(Factory, Factory.id == Order.factory_id)
+    .outerjoin(Supplier, Supplier.id == Order.supplier_id)
+    .outerjoin(Delivery, Delivery.order_id == Order.id)
+    .where(Order.id.in_(bindparam("ids", expanding=True)))
+)
+_ORDER_ITEMS = (
+    select(OrderItem.order_id, OrderItem.part_id, OrderItem.quantity, Part.name.label("part_name"))
+    .outerjoin(Part, Part.id == OrderItem.part_id)
+    .where(OrderItem.order_id.in_(bindparam("ids", expanding=True)))
+    .order_by(OrderItem.id)
 )
 _STOCK_CONTEXTS = (
     select(InventoryItem)
@@ -143,21 +188,35 @@ _STOCK_CONTEXTS = (
 
 def load_order_contexts(session: Session, order_ids: set[int]) -> dict[int, OrderContext]:
     """Two queries whatever the number: orders joined to their factory, supplier and
-    delivery, then their items joined to the parts. populate_existing: side work
-    (matching) may have changed an order this session already holds."""
+    delivery, then their items joined to the parts. Core rows, no ORM objects: what
+    is pending in the session (side work such as matching) is flushed first."""
     if not order_ids:
         return {}
-    orders = session.scalars(_ORDER_CONTEXTS, {"ids": list(order_ids)}).unique()
-    return {
-        o.id: OrderContext(
-            o,
-            o.factory,
-            o.supplier if o.supplier_id else None,
-            o.delivery,
-            {item.part_id: item.part for item in o.items if item.part is not None},
+    ids = {"ids": list(order_ids)}
+    items: dict[int, list[Any]] = {}
+    for item in execute_core(session, _ORDER_ITEMS, ids):
+        items.setdefault(item.order_id, []).append(item)
+    contexts = {}
+    for row in execute_core(session, _ORDERS, ids):
+        lines = items.get(row.id, [])
+        order = OrderView(
+            row.id,
+            row.factory_id,
+            row.buyer_id,
+            row.supplier_id,
+            row.eta,
+            row.delivered_at,
+            row.updated_at,
+            [OrderItemView(line.part_id, line.quantity) for line in lines],
         )
-        for o in orders
-    }
+        contexts[row.id] = OrderContext(
+            order,
+            Named(row.factory_name),
+            Named(row.supplier_name) if row.supplier_name is not None else None,
+            DeliveryView(row.delivery_eta, row.carrier) if row.delivery_id is not None else None,
+            {line.part_id: Named(line.part_name) for line in lines if line.part_name is not None},
+        )
+    return contexts
 
 
 def load_stock_contexts(session: Session, item_ids: set[int]) -> dict[int, StockContext]:
