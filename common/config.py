@@ -48,9 +48,9 @@ class Settings(BaseSettings):
     relay_batch: int = 500
     # POST /api/events/ under a stream (a group was written in the last 50 ms): the
     # group commit waits this long for more requests to share the transaction
-    # (at 150/s, one request comes every 6.7 ms: 8 ms makes groups of two).
+    # (at 150/s, one request comes every 6.7 ms: 15 ms makes groups of three).
     # A lone request is written at once. 0 turns the wait off.
-    group_commit_linger_seconds: float = 0.008
+    group_commit_linger_seconds: float = 0.015
     # Celery's task-sent event is published by whoever sends the task (the
     # gateway's relay): it costs the gateway CPU per task and Flower needs only
     # the workers' events to show every task. On for a full timeline in Flower.

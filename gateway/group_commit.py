@@ -8,7 +8,7 @@ hop, the connection check, checking the callers, the commit -- are paid once
 per group, not once per request. Under a steady stream slower than one write
 (150/s: a request every 6.7 ms, a write of about 3 ms) every group would be
 one request: so when a group was written in the last 50 ms, the next waits
-`linger` seconds (GROUP_COMMIT_LINGER_SECONDS, 8 ms) for company.
+`linger` seconds (GROUP_COMMIT_LINGER_SECONDS, 15 ms) for company.
 
     writer = GroupCommit(write)          # write(session, items) -> one outcome per item
     result = await writer.submit(item)   # the item's result, or its error raised
