@@ -46,10 +46,10 @@ class Settings(BaseSettings):
     # claims at most this many per pass (1 turns batching off, for comparison).
     relay_linger_seconds: float = 0.04
     relay_batch: int = 500
-    # POST /api/events/ under a stream (a group was written in the last 50 ms): the
-    # group commit waits this long for more requests to share the transaction
-    # (at 150/s, one request comes every 6.7 ms: 15 ms makes groups of three).
-    # A lone request is written at once. 0 turns the wait off.
+    # POST /api/events/: when requests arrive faster than this apart (a moving
+    # average), the group commit waits this long for more of them to share the
+    # transaction (at 150/s, one request every 6.7 ms: groups of three). Slower
+    # streams and lone requests are written at once. 0 turns the wait off.
     group_commit_linger_seconds: float = 0.015
     # Celery's task-sent event is published by whoever sends the task (the
     # gateway's relay): it costs the gateway CPU per task and Flower needs only

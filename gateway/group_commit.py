@@ -7,8 +7,10 @@ next group grows by itself, so the fixed costs of a transaction -- the thread
 hop, the connection check, checking the callers, the commit -- are paid once
 per group, not once per request. Under a steady stream slower than one write
 (150/s: a request every 6.7 ms, a write of about 3 ms) every group would be
-one request: so when a group was written in the last 50 ms, the next waits
-`linger` seconds (GROUP_COMMIT_LINGER_SECONDS, 15 ms) for company.
+one request: so when requests arrive faster than `linger` apart (a moving
+average of the gaps between them), a group waits `linger` seconds
+(GROUP_COMMIT_LINGER_SECONDS, 15 ms) for company. Slower than that, waiting
+would bring nobody: a request goes at once.
 
     writer = GroupCommit(write)          # write(session, items) -> one outcome per item
     result = await writer.submit(item)   # the item's result, or its error raised
@@ -26,6 +28,7 @@ server stopping) answers every queued request with 503.
 
 import asyncio
 import contextlib
+import math
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
@@ -41,8 +44,9 @@ Result = TypeVar("Result")
 Write = Callable[[Session, list[Item]], list[Result | DomainError]]
 
 
-# A group written less than this long ago means a stream is arriving.
-BUSY_WINDOW = 0.05
+# How fast requests arrive: a moving average of the time between two, this much
+# weight on the newest.
+GAP_WEIGHT = 0.25
 
 
 class GroupCommit(Generic[Item, Result]):
@@ -50,7 +54,8 @@ class GroupCommit(Generic[Item, Result]):
         self._write = write
         self._max_group = max_group
         self._linger = linger
-        self._last_written = -BUSY_WINDOW
+        self._last_submitted = -math.inf
+        self._gap = math.inf  # the average time between two requests
         self._loop: asyncio.AbstractEventLoop | None = None
         self._queued: list[tuple[Item, asyncio.Future[Result]]] = []
         self._writer: asyncio.Task[None] | None = None
@@ -59,22 +64,30 @@ class GroupCommit(Generic[Item, Result]):
         loop = asyncio.get_running_loop()
         if loop is not self._loop:  # a new event loop (a test client's): nothing of the old one is left
             self._loop, self._queued, self._writer = loop, [], None
+        self._note_arrival(loop.time())
         future: asyncio.Future[Result] = loop.create_future()
         self._queued.append((item, future))
         if self._writer is None:
             self._writer = loop.create_task(self._write_queued())
         return await future
 
+    def _note_arrival(self, now: float) -> None:
+        gap, self._last_submitted = now - self._last_submitted, now
+        self._gap = gap if math.isinf(self._gap) else (1 - GAP_WEIGHT) * self._gap + GAP_WEIGHT * gap
+
+    def _worth_waiting(self) -> bool:
+        """Requests come faster than the wait: waiting brings company."""
+        return self._gap < self._linger
+
     async def _write_queued(self) -> None:
         group: list[tuple[Item, asyncio.Future[Result]]] = []
         try:
             while self._queued:
-                if self._linger and self._loop and self._loop.time() - self._last_written < BUSY_WINDOW:
+                if self._worth_waiting():
                     await asyncio.sleep(self._linger)  # under a stream: let the group grow
                 group = self._queued[: self._max_group]
                 del self._queued[: self._max_group]
                 outcomes = await run_in_threadpool(self._write_group, [item for item, _ in group])
-                self._last_written = asyncio.get_running_loop().time()
                 self._settle(group, outcomes)
                 group = []
         except asyncio.CancelledError:  # the server is stopping: nobody is left waiting

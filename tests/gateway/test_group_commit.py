@@ -208,3 +208,37 @@ def test_a_writer_cancelled_while_it_lingers_answers_every_waiting_request() -> 
         return list(await asyncio.wait_for(asyncio.gather(waiting, return_exceptions=True), 2))
 
     assert [type(o) for o in asyncio.run(scenario())] == [Stopping]
+
+
+@pytest.mark.usefixtures("clean_db")
+def test_requests_further_apart_than_the_linger_are_not_held() -> None:
+    def write(session: Session, items: list[str]) -> list[str | DomainError]:
+        return [item.upper() for item in items]
+
+    async def scenario() -> list[float]:
+        writer: GroupCommit[str, str] = GroupCommit(write, linger=0.2)
+        took = []
+        for item in "abcd":  # a slow stream: waiting would bring no company
+            started = time.monotonic()
+            assert await writer.submit(item) == item.upper()
+            took.append(time.monotonic() - started)
+            await asyncio.sleep(0.3)
+        return took
+
+    assert max(asyncio.run(scenario())) < 0.15
+
+
+def test_the_wait_follows_how_fast_requests_arrive() -> None:
+    writer: GroupCommit[str, str] = GroupCommit(lambda session, items: [], linger=0.015)
+    assert not writer._worth_waiting()  # nothing arrived yet
+    now = 0.0
+    for _ in range(10):  # 30/s: a request every 33 ms, slower than the wait
+        now += 1 / 30
+        writer._note_arrival(now)
+        assert not writer._worth_waiting()
+    for _ in range(10):  # 150/s: every 6.7 ms
+        now += 1 / 150
+        writer._note_arrival(now)
+    assert writer._worth_waiting()
+    writer._note_arrival(now + 10.0)  # a lull: the next request goes at once
+    assert not writer._worth_waiting()
