@@ -59,7 +59,7 @@ class Handled:
     event: EventLog
     notice: Notice | None
     first_time: bool
-    rows: list["NotificationRow"] = field(default_factory=list)
+    rows: list[NotificationRow] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
         return {

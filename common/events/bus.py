@@ -15,7 +15,7 @@ from sqlalchemy import CursorResult, Insert, insert
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
-from common.db import attach_as_loaded
+from common.db import attach_as_loaded, execute_core
 from common.events import relay
 from common.events.types import EventType, spec_for
 from common.models import DeliveryState, EventLog, utcnow
@@ -109,9 +109,8 @@ def _insert(session: Session, rows: list[dict[str, Any]], statement: Insert) -> 
     an ORM flush would order them; the relay is woken once the session commits.
     """
     params = [{_COLUMN_NAMES[key]: value for key, value in row.items()} for row in rows]
-    session.flush()
     # One row (every request's case) goes as a plain execute, not down the executemany path.
-    result = session.connection().execute(statement, params[0] if len(params) == 1 else params)
+    result = execute_core(session, statement, params[0] if len(params) == 1 else params)
     _wake_relay_after_commit(session)
     return result
 

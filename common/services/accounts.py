@@ -1,6 +1,7 @@
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
+from common.db import execute_core
 from common.models import Factory, Role, Supplier, User
 from common.security import burn_password_check, hash_password, verify_password
 from common.services.errors import Conflict, Invalid, NotFound, Unauthorized
@@ -36,8 +37,8 @@ def active_roles(session: Session, user_ids: set[int]) -> dict[int, str]:
     No ORM objects: checking a group of callers needs their roles only, and
     loading whole users cost the group commit more CPU than its INSERT.
     """
-    rows = session.connection().execute(_ACTIVE_ROLES, {"ids": list(user_ids)})
-    return {user_id: role for user_id, role in rows}
+    rows = execute_core(session, _ACTIVE_ROLES, {"ids": list(user_ids)})
+    return {row.id: row.role for row in rows}
 
 
 _ACTIVE_ROLES = select(User.id, User.role).where(

@@ -88,7 +88,9 @@ def test_requests_fired_together_each_get_their_own_answer(client: TestClient, d
     assert 1 <= len(inserts) < 30, len(inserts)
 
 
-def _writer(fail_group_with: str | None = None, fail_commit: bool = False) -> GroupCommit[str, str]:
+def _writer(
+    fail_group_with: str | None = None, fail_commit: bool = False, linger: float = 0.0
+) -> GroupCommit[str, str]:
     def write(session: Session, items: list[str]) -> list[str | DomainError]:
         if fail_commit:
             sa_event.listen(session, "before_commit", _refuse_commit, once=True)
@@ -99,7 +101,7 @@ def _writer(fail_group_with: str | None = None, fail_commit: bool = False) -> Gr
             raise RuntimeError(f"{fail_group_with} failed alone")
         return [NotFound(f"no {item}") if item.startswith("missing") else item.upper() for item in items]
 
-    return GroupCommit(write)
+    return GroupCommit(write, linger=linger)
 
 
 def _refuse_commit(session: Session) -> None:
@@ -179,9 +181,9 @@ def test_under_a_stream_the_linger_lets_a_group_grow_and_a_lone_request_goes_at_
     async def scenario() -> tuple[float, list[str]]:
         writer: GroupCommit[str, str] = GroupCommit(write, linger=0.2)
         started = time.monotonic()
-        assert await writer.submit("a") == "A"  # nothing written lately: at once
+        assert await writer.submit("a") == "A"  # the first request: at once
         lone = time.monotonic() - started
-        # A group was written just now (a stream): the next one waits for company.
+        # "b" comes right after "a", faster than the wait: its group waits for company.
         first = asyncio.ensure_future(writer.submit("b"))
         await asyncio.sleep(0.02)
         second = asyncio.ensure_future(writer.submit("c"))
@@ -195,13 +197,10 @@ def test_under_a_stream_the_linger_lets_a_group_grow_and_a_lone_request_goes_at_
 
 @pytest.mark.usefixtures("clean_db")
 def test_a_writer_cancelled_while_it_lingers_answers_every_waiting_request() -> None:
-    def write(session: Session, items: list[str]) -> list[str | DomainError]:
-        return [item.upper() for item in items]
-
     async def scenario() -> list[Any]:
-        writer: GroupCommit[str, str] = GroupCommit(write, linger=5.0)
+        writer = _writer(linger=5.0)
         assert await writer.submit("a") == "A"
-        waiting = asyncio.ensure_future(writer.submit("b"))  # lingers: a group was just written
+        waiting = asyncio.ensure_future(writer.submit("b"))  # right after "a": it waits for company
         await asyncio.sleep(0.05)
         assert writer._writer is not None
         writer._writer.cancel()
@@ -212,11 +211,8 @@ def test_a_writer_cancelled_while_it_lingers_answers_every_waiting_request() -> 
 
 @pytest.mark.usefixtures("clean_db")
 def test_requests_further_apart_than_the_linger_are_not_held() -> None:
-    def write(session: Session, items: list[str]) -> list[str | DomainError]:
-        return [item.upper() for item in items]
-
     async def scenario() -> list[float]:
-        writer: GroupCommit[str, str] = GroupCommit(write, linger=0.2)
+        writer = _writer(linger=0.2)
         took = []
         for item in "abcd":  # a slow stream: waiting would bring no company
             started = time.monotonic()
