@@ -5,15 +5,31 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 FRONT_STAMP := frontend/node_modules/.installed
 
-.PHONY: run test install frontend lint migrate seed worker beat flower bench capacity clean
+.PHONY: run test install upgrade lock-check frontend lint migrate seed worker beat flower bench capacity clean
 
-$(STAMP): pyproject.toml
+UV_VERSION := 0.13.8
+UV := $(VENV)/bin/uv
+
+# Exactly the versions in uv.lock (`--frozen`: the lock is used as it is, never
+# re-resolved; `uv sync` also removes what the lock does not list).
+$(STAMP): pyproject.toml uv.lock
 	@test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	@test -x $(UV) || $(PY) -m pip install --quiet uv==$(UV_VERSION)
+	$(UV) sync --frozen --extra dev --quiet
 	@touch $(STAMP)
 
 install: $(STAMP)
+
+# Is uv.lock still the resolution of pyproject.toml? (CI runs this in `make test`.)
+lock-check: $(STAMP)
+	$(UV) lock --check
+
+# Newest versions within pyproject.toml's bounds, then the whole suite on them.
+upgrade: $(STAMP)
+	$(UV) lock --upgrade
+	$(UV) sync --frozen --extra dev
+	@touch $(STAMP)
+	$(MAKE) test
 
 $(FRONT_STAMP): frontend/package.json frontend/package-lock.json
 	cd frontend && npm ci --no-audit --no-fund --loglevel=error

@@ -13,12 +13,28 @@ redis-server on a free port) and a PostgreSQL database it drops and recreates
 2. **Gateway sockets**: ``--sockets`` Socket.IO clients connect to one gateway;
    reports the gateway's memory (RSS) and CPU per connected socket.
 3. **Gateway messages, N gateways**: for N in ``--gateways`` (1, 2, 4), N
-   gateways subscribe to the shared channel; ``--sockets`` clients connect to
-   the first, as many clients of another user to each other gateway, and
-   ``--messages`` notifications for a user on the first gateway are published
-   on the channel. Reports what each gateway's process paid per message
-   (CPU from /proc): the one that delivers it, and each one that only
-   receives and drops it, and the messages/s the first delivered.
+   gateways; ``--sockets`` clients connect to the first, as many clients of
+   another user to each other gateway, and ``--messages`` notifications for
+   the user on the first gateway are published on that user's room channel
+   (issue 21). Reports what each gateway's process paid per message (CPU
+   from /proc): the one that delivers it, and each other one (it holds no
+   recipient, so it should not even receive it), and the messages/s the
+   first delivered.
+4. **Single recipient, over 1, 2 and 4 gateways** (most of PartPulse's
+   traffic: one event, one user): four gateways hold three sets of
+   ``--recipients`` users, one socket each: set 1 all on gateway 1, set 2
+   split over gateways 1-2, set 4 over gateways 1-4. A run sends
+   ``--single-messages`` notifications round-robin to one set's users, one
+   SPUBLISH each, open loop at ``--single-rate`` per second (1,000: each
+   message leaves on schedule, as events arrive; 0 sends them as fast as
+   possible in pipelined bursts of 50, which a busy gateway reads many per
+   wake-up, flattering the 1-gateway case); the runs are repeated ``--rounds`` times, interleaved
+   (1, 2, 4, 1, 2, 4, ...), and the table gives the median with the spread
+   (min-max). CPU is above each process's idle rate (measured before the
+   runs); "received" is the gateway's partpulse_delivery_seconds_count
+   delta. Targets: a gateway holding no recipient receives nothing and
+   spends at most 5% of the delivering gateways' CPU; the cluster's CPU per
+   delivered message at 4 gateways within 1.10x of 1 gateway.
 
 CPU comes from /proc/<pid>/stat (utime + stime) of each measured process,
 so the load of other processes on the machine does not count, though it
@@ -33,10 +49,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -45,25 +59,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from procstats import cpu_seconds, free_port  # bench/ is on sys.path: run as a script
+import procstats  # bench/ is on sys.path: run as a script
+from procstats import cpu_seconds, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 
 
-
 def wait_until(check: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            result = check()
-            if result:
-                return result
-        except Exception:
-            pass
-        time.sleep(0.05)
-    raise SystemExit(f"timed out waiting for {what}")
-
+    return procstats.wait_until(check, timeout, what, error=SystemExit)
 
 
 def rss_kib(pid: int) -> int:
@@ -73,36 +77,12 @@ def rss_kib(pid: int) -> int:
     return 0
 
 
-def children(pid: int) -> list[int]:
-    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
-    return [int(p) for p in out.split()]
+children = procstats.child_pids
 
 
-class Proc:
+class Proc(procstats.LoggedProcess):
     def __init__(self, name: str, args: list[str], env: dict[str, str], log_dir: Path) -> None:
-        self.name = name
-        self.log_path = log_dir / f"{name}.log"
-        self._log = open(self.log_path, "w")  # noqa: SIM115
-        self.proc = subprocess.Popen(
-            args, cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-
-    @property
-    def pid(self) -> int:
-        return self.proc.pid
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(5)
-        self._log.close()
+        super().__init__(name, args, env, log_dir, ROOT)
 
 
 class Bench:
@@ -121,6 +101,9 @@ class Bench:
             "EVENT_RELAY": "1",
             "RELAY_INTERVAL_SECONDS": "0.2",
             "VAR_DIR": str(self.log_dir / "var"),
+            "METRICS_TOKEN": METRICS_TOKEN,
+            # Case 3 holds --sockets sockets of one user on a gateway (issue 20's cap is 20).
+            "MAX_SOCKETS_PER_USER": "100000",
         }
         for key in ("DATABASE_URL", "REDIS_URL", "JWT_SECRET", "SOCKETIO_CHANNEL", "RELAY_INTERVAL_SECONDS"):
             os.environ[key] = self.env[key]
@@ -230,6 +213,8 @@ class Bench:
                 "127.0.0.1",
                 "--port",
                 str(port),
+                "--http",
+                "gateway.http_protocol:GatewayHttpProtocol",
                 "--ws-per-message-deflate",
                 "false",
                 "--log-level",
@@ -350,13 +335,7 @@ class Bench:
         return clients
 
     async def gateways(self, n_gateways: int) -> dict[str, Any]:
-        from common.config import Settings
-        from common.events.publisher import Emit, _emit_message, user_room
-
-        # The channel the gateways listen on: the name plus the Redis db number.
-        channel = Settings(
-            redis_url=self.env["REDIS_URL"], socketio_channel_name=self.env["SOCKETIO_CHANNEL"]
-        ).socketio_channel
+        from common.events.publisher import Emit, user_room
 
         sockets, messages = self.args.sockets, self.args.messages
         gws = [self.start_gateway(f"gateway-{n_gateways}-{i}") for i in range(n_gateways)]
@@ -388,28 +367,15 @@ class Bench:
             clients += await self._connect(url, other_token, sockets, lambda _d: None)
         await asyncio.sleep(1)
 
-        import redis
-
-        client = redis.Redis.from_url(self.env["REDIS_URL"])
-        payload = {
-            "id": 0,
-            "event_type": "ORDER_DISPATCHED",
-            "title": "Order Dispatched",
-            "message": "Your order is on its way",
-            "metadata": {"order_id": 1, "factory_id": 1},
-            "link": "/orders/1",
-            "is_read": False,
-            "timestamp": "2026-01-01T00:00:00+00:00",
-        }
         before = [cpu_seconds(proc.pid) for proc, _ in gws]
         started = time.monotonic()
         batch = 50
         for offset in range(0, messages, batch):
-            pipe = client.pipeline(transaction=False)
-            for seq in range(offset, min(messages, offset + batch)):
-                emit = Emit("notification", {**payload, "id": seq}, user_room(buyer_id))
-                pipe.publish(channel, json.dumps(_emit_message(emit)))  # one message per emit
-            pipe.execute()
+            emits = [
+                Emit("notification", {**PAYLOAD, "id": seq}, user_room(buyer_id))
+                for seq in range(offset, min(messages, offset + batch))
+            ]
+            publish_one_by_one(emits)
             await asyncio.sleep(0)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(done.wait(), timeout=300)
@@ -420,7 +386,6 @@ class Bench:
         for proc, _ in gws:
             proc.stop()
             self.procs.remove(proc)
-        client.close()
         others = spent[1:]
         return {
             "gateways": n_gateways,
@@ -434,6 +399,210 @@ class Bench:
             "bystander_cpu_ms_per_msg": (1000 * sum(others) / len(others) / messages) if others else 0.0,
             "cluster_cpu_ms_per_msg": 1000 * sum(spent) / messages,
         }
+
+    # ------------------------------------------------------------------ 4. single recipient
+
+    def recipients(self, count: int) -> list[tuple[int, str]]:
+        """`count` buyers of the first factory, made for this bench; (id, token) each."""
+        from sqlalchemy import insert, select
+
+        from common.db import get_sessionmaker
+        from common.models import Factory, User
+        from common.security import create_access_token
+
+        with get_sessionmaker()() as session:
+            factory_id = session.scalar(select(Factory.id).order_by(Factory.id).limit(1))
+            first = session.scalar(select(User.id).order_by(User.id.desc()).limit(1)) or 0
+            rows = [
+                {
+                    "email": f"capacity-{first + n}@example.test",
+                    "password_hash": "x",
+                    "full_name": f"Capacity {n}",
+                    "role": "buyer",
+                    "factory_id": factory_id,
+                    "is_active": True,
+                }
+                for n in range(count)
+            ]
+            ids = list(session.scalars(insert(User).returning(User.id), rows))
+            session.commit()
+        return [(uid, create_access_token(uid, "buyer")) for uid in ids]
+
+    async def single_recipient(self, spreads: list[int], rounds: int) -> list[dict[str, Any]]:
+        import httpx
+        import socketio
+
+        from common.events.publisher import Emit, user_room
+
+        recipients, messages = self.args.recipients, self.args.single_messages
+        gws = [self.start_gateway(f"gateway-single-{i}") for i in range(max(spreads))]
+        got: dict[int, int] = {}
+        clients: list[Any] = []
+        sets: dict[int, list[int]] = {}
+        for spread in spreads:
+            users = self.recipients(recipients)
+            sets[spread] = [uid for uid, _ in users]
+            for n, (uid, token) in enumerate(users):
+                got[uid] = 0
+                client = socketio.AsyncClient(reconnection=False)
+                client.on("notification", lambda _d, u=uid: got.__setitem__(u, got[u] + 1))
+                clients.append((client, gws[n % spread][1], token))
+        for start in range(0, len(clients), 25):
+            await asyncio.gather(
+                *[
+                    c.connect(
+                        url, socketio_path="ws", auth={"token": t}, transports=["websocket"], wait_timeout=30
+                    )
+                    for c, url, t in clients[start : start + 25]
+                ]
+            )
+        await asyncio.sleep(2)
+
+        def received(url: str) -> float:
+            text = httpx.get(f"{url}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}).text
+            return sum(
+                float(line.split()[-1])
+                for line in text.splitlines()
+                if line.startswith("partpulse_delivery_seconds_count")
+            )
+
+        pids = [proc.pid for proc, _ in gws]
+        idle_started, idle_cpu = time.monotonic(), [cpu_seconds(p) for p in pids]
+        await asyncio.sleep(5)
+        idle_rate = [
+            (cpu_seconds(p) - c) / (time.monotonic() - idle_started)
+            for p, c in zip(pids, idle_cpu, strict=True)
+        ]
+        results = []
+        for round_ in range(rounds):
+            for spread in spreads:
+                users = sets[spread]
+                base = {u: got[u] for u in users}
+                want = dict(base)
+                for n in range(messages):
+                    want[users[n % len(users)]] += 1
+                counts0 = [received(url) for _, url in gws]
+                cpu0, t0 = [cpu_seconds(p) for p in pids], time.monotonic()
+
+                def emit(n: int, users: list[int] = users) -> Any:
+                    return Emit("notification", {**PAYLOAD, "id": n}, user_room(users[n % len(users)]))
+
+                await send_single(emit, messages, self.args.single_rate)
+                deadline = time.monotonic() + 120
+                while any(got[u] < want[u] for u in users) and time.monotonic() < deadline:
+                    await asyncio.sleep(0.01)
+                elapsed = time.monotonic() - t0
+                await asyncio.sleep(0.3)  # anything stray arrives
+                spent = [
+                    max(0.0, cpu_seconds(p) - c - rate * (time.monotonic() - t0))
+                    for p, c, rate in zip(pids, cpu0, idle_rate, strict=True)
+                ]
+                counts = [received(url) - c for (_, url), c in zip(gws, counts0, strict=True)]
+                delivered = sum(got[u] - base[u] for u in users)
+                deliverers, bystanders = spent[:spread], spent[spread:]
+                results.append(
+                    {
+                        "round": round_,
+                        "gateways": spread,
+                        "messages": messages,
+                        "delivered": delivered,
+                        "msgs_per_s": delivered / elapsed,
+                        "received": counts,
+                        "cluster_cpu_ms_per_msg": 1000 * sum(deliverers) / max(1, delivered),
+                        # Each delivering gateway's CPU over what it received, the worst of them.
+                        "deliverer_cpu_ms_per_msg": max(
+                            1000 * cpu / max(1.0, got_here)
+                            for cpu, got_here in zip(deliverers, counts[:spread], strict=True)
+                        ),
+                        "bystander_cpu_share": (max(bystanders) / (sum(deliverers) / spread))
+                        if bystanders and sum(deliverers)
+                        else None,
+                    }
+                )
+                print(results[-1], flush=True)
+        await asyncio.gather(*[c.disconnect() for c, _, _ in clients], return_exceptions=True)
+        for proc, _ in gws:
+            proc.stop()
+            self.procs.remove(proc)
+        return results
+
+
+PAYLOAD = {
+    "id": 0,
+    "event_type": "ORDER_DISPATCHED",
+    "title": "Order Dispatched",
+    "message": "Your order is on its way",
+    "metadata": {"order_id": 1, "factory_id": 1},
+    "link": "/orders/1",
+    "is_read": False,
+    "timestamp": "2026-01-01T00:00:00+00:00",
+}
+METRICS_TOKEN = "capacity-bench-metrics"
+
+
+async def send_single(emit: Callable[[int], Any], messages: int, rate: float) -> None:
+    """`messages` single-recipient messages: open loop at `rate` per second (message n leaves at
+    t0 + n / rate, whatever the gateways do, as events arrive one by one), or, with rate 0, as
+    fast as this process can publish them, 50 per pipelined round trip (a gateway then reads
+    them in bursts, which makes a busy gateway look cheaper per message than a quiet one)."""
+    if rate <= 0:
+        for offset in range(0, messages, 50):
+            publish_one_by_one([emit(n) for n in range(offset, min(messages, offset + 50))])
+            await asyncio.sleep(0)
+        return
+    start, sent = time.monotonic(), 0
+    while sent < messages:
+        due = min(messages, int((time.monotonic() - start) * rate) + 1)
+        if due > sent:
+            publish_one_by_one([emit(n) for n in range(sent, due)])
+            sent = due
+        await asyncio.sleep(max(0.0, start + sent / rate - time.monotonic()))
+
+
+def publish_one_by_one(emits: list[Any]) -> None:
+    """One SPUBLISH per emit (a single-recipient event each), pipelined, on the room's channel."""
+    from common.events import publisher
+
+    publisher._spublish([(e.room, publisher._pubsub_batch(e.room, [e])) for e in emits])
+
+
+def spread(values: list[float], fmt: str = "{:.3f}") -> str:
+    ordered = sorted(values)
+    middle = ordered[len(ordered) // 2]
+    return f"{fmt.format(middle)} ({fmt.format(ordered[0])}-{fmt.format(ordered[-1])})"
+
+
+def report_single(results: list[dict[str, Any]]) -> None:
+    if not results:
+        return
+    rounds = 1 + max(r["round"] for r in results)
+    print()
+    print(
+        f"Single recipient: median (min-max) of {rounds} interleaved runs; CPU above idle; "
+        "received = each gateway's partpulse_delivery_seconds_count delta"
+    )
+    print()
+    print(
+        "| gateways holding the recipients | messages/s | CPU per message, all gateways "
+        "| vs 1 gateway | CPU per message received, the costliest delivering gateway "
+        "| a gateway holding none: received, CPU vs a delivering one |"
+    )
+    print("|---|---|---|---|---|---|")
+    base = None
+    for n in sorted({r["gateways"] for r in results}):
+        mine = [r for r in results if r["gateways"] == n]
+        cluster = [r["cluster_cpu_ms_per_msg"] for r in mine]
+        ratio = "1.00" if base is None else spread([c / base for c in cluster], "{:.2f}")
+        base = base or sorted(cluster)[len(cluster) // 2]
+        stray = [x for r in mine for x in r["received"][n:]]
+        shares = [r["bystander_cpu_share"] for r in mine if r["bystander_cpu_share"] is not None]
+        bystander = (
+            f"{int(max(stray))} received, {spread([100 * s for s in shares], '{:.1f}')} %" if shares else "—"
+        )
+        print(
+            f"| {n} | {spread([r['msgs_per_s'] for r in mine], '{:.0f}')} | {spread(cluster)} ms | {ratio} "
+            f"| {spread([r['deliverer_cpu_ms_per_msg'] for r in mine])} ms | {bystander} |"
+        )
 
 
 def report(worker: list[dict[str, Any]] | None, gateways: list[dict[str, Any]], argv: list[str]) -> None:
@@ -463,7 +632,7 @@ def report(worker: list[dict[str, Any]] | None, gateways: list[dict[str, Any]], 
         print()
         print(
             "| N gateways | socket messages/s delivered by the first | CPU per message, delivering gateway "
-            "| CPU per socket message | CPU per message, each other gateway (receive and drop) "
+            "| CPU per socket message | CPU per message, each other gateway (holds no recipient) "
             "| CPU per message, all gateways |"
         )
         print("|---|---|---|---|---|---|")
@@ -490,6 +659,17 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=5000, help="channel messages per gateway run")
     parser.add_argument("--sockets", type=int, default=50, help="sockets per gateway")
     parser.add_argument("--gateways", default="1,2,4", help="gateway counts to measure")
+    parser.add_argument("--recipients", type=int, default=200, help="users per single-recipient set")
+    parser.add_argument("--single-messages", type=int, default=3000, help="messages per single-recipient run")
+    parser.add_argument(
+        "--single-rate",
+        type=float,
+        default=1000,
+        help="single-recipient messages per second, open loop (0: as fast as possible, in bursts of 50)",
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=5, help="interleaved repeats of the single-recipient runs"
+    )
     parser.add_argument("--skip-worker", action="store_true")
     args = parser.parse_args()
     if not shutil.which("redis-server"):
@@ -497,6 +677,7 @@ def main() -> None:
     bench = Bench(args)
     worker_result = None
     gateway_results: list[dict[str, Any]] = []
+    single_results: list[dict[str, Any]] = []
     try:
         bench.setup()
         if not args.skip_worker:
@@ -508,10 +689,15 @@ def main() -> None:
             result = asyncio.run(bench.gateways(n))
             print(result, flush=True)
             gateway_results.append(result)
+        spreads = [int(x) for x in args.gateways.split(",") if x]
+        if spreads and args.rounds:
+            print(f"==> single recipient over {spreads} gateways, {args.rounds} rounds", flush=True)
+            single_results = asyncio.run(bench.single_recipient(spreads, args.rounds))
     finally:
         bench.teardown()
         print(f"process logs: {bench.log_dir}")
     report(worker_result, gateway_results, [Path(sys.executable).name, *sys.argv])
+    report_single(single_results)
 
 
 if __name__ == "__main__":

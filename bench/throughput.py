@@ -40,15 +40,18 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import jwt
 import socketio
 from procstats import cpu_seconds, free_port  # bench/ is on sys.path: run as a script
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, insert, text
+from sqlalchemy.orm import Session
+
+from common.models import User
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_BASE = os.environ.get("BENCH_PG", "postgresql+psycopg2://postgres@127.0.0.1:5432")
 DB_NAME = os.environ.get("BENCH_DB", "partpulse_bench")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9")
-
 
 
 # ---------------------------------------------------------------- the stack
@@ -415,6 +418,79 @@ async def burst(stack: Stack, rows: int = 5000) -> str:
     )
 
 
+async def fan_out(stack: Stack, recipients: int) -> str:
+    """One LOW_STOCK_ALERT (told to every admin) with `recipients` extra admins connected: the time
+    from the request to the first, the median and the last of them having it, at the clients
+    (Python clients in this process: their own CPU is in the figure)."""
+    tokens = _bench_admins(stack, recipients)
+    tag = f"fan-out-{recipients}-{time.time()}"
+    arrivals: list[float] = []
+    all_in = asyncio.Event()
+
+    async def on_notification(data: dict[str, Any]) -> None:
+        if (data.get("metadata") or {}).get("bench_fanout") == tag:
+            arrivals.append(time.perf_counter())
+            if len(arrivals) == recipients:
+                all_in.set()
+
+    clients: list[socketio.AsyncClient] = []
+    for start in range(0, recipients, 100):
+        clients += await asyncio.gather(
+            *(listen(stack.url, t, on_notification) for t in tokens[start : start + 100])
+        )
+    await asyncio.sleep(1.0)
+    async with aiohttp.ClientSession() as http:
+        admin = {"Authorization": f"Bearer {await login(http, stack.url, 'admin@demo.test')}"}
+        body = {"event_type": "LOW_STOCK_ALERT", "entity_type": "inventory", "entity_id": 1}
+        meter = CpuMeter(stack)
+        meter.start()
+        fired = time.perf_counter()
+        async with http.post(
+            f"{stack.url}/api/events/", json={**body, "metadata": {"bench_fanout": tag}}, headers=admin
+        ) as r:
+            r.raise_for_status()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(all_in.wait(), 30)
+        cpu = meter.stop()
+    await asyncio.gather(*(c.disconnect() for c in clients))
+    _retire_bench_admins(stack)  # a later case is told to its own admins only
+    workers = sum(v for k, v in cpu.items() if k.startswith("worker"))
+    ms = sorted((a - fired) * 1000 for a in arrivals) or [float("nan")]
+    return (
+        f"fan-out: one LOW_STOCK_ALERT to {recipients} connected admins: first {ms[0]:.0f} ms, "
+        f"p50 {percentile(ms, 50):.0f} ms, last {ms[-1]:.0f} ms "
+        f"({len(arrivals)}/{recipients} received); "
+        f"CPU meanwhile: gateway {1000 * cpu.get('gateway', 0):.0f} ms, "
+        f"workers {1000 * workers:.0f} ms, PostgreSQL {1000 * cpu.get('postgres (machine)', 0):.0f} ms, "
+        f"this process's clients {1000 * cpu.get('load generator', 0):.0f} ms"
+    )
+
+
+def _retire_bench_admins(stack: Stack) -> None:
+    engine = create_engine(stack.database_url)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE users SET is_active = false WHERE email LIKE 'bench-%@example.test'"))
+    engine.dispose()
+
+
+def _bench_admins(stack: Stack, count: int) -> list[str]:
+    """`count` admin accounts written straight to the bench database, and a token for each."""
+    engine = create_engine(stack.database_url)
+    tag = int(time.time() * 1000)
+    rows = [
+        {"email": f"bench-{tag}-{n}@example.test", "password_hash": "x", "full_name": "B", "role": "admin"}
+        for n in range(count)
+    ]
+    with Session(engine) as session:
+        ids = list(session.scalars(insert(User).returning(User.id), rows))
+        session.commit()
+    engine.dispose()
+    now = int(time.time())
+    secret = stack.env["JWT_SECRET"]
+    claims = [{"sub": str(uid), "role": "admin", "iat": now, "exp": now + 1800} for uid in ids]
+    return [jwt.encode(c, secret, algorithm="HS256") for c in claims]
+
+
 def print_cpu(result: RunResult) -> None:
     parts = ", ".join(f"{role} {result.cpu_per_event(role):.2f}" for role in sorted(result.cpu))
     print(f"    CPU ms per delivered event at {result.rate:.0f}/s: {parts}")
@@ -472,6 +548,8 @@ async def run_variant(name: str, env: dict[str, str], args: argparse.Namespace, 
             print(f"\nSweep: the highest offered rate with p99 <= 100 ms, nothing lost: {best:.0f} events/s")
         if first and args.burst:
             print(await burst(stack))
+        for recipients in args.fan_out:
+            print(await fan_out(stack, recipients), flush=True)
     finally:
         stack.stop()
 
@@ -494,6 +572,9 @@ def main() -> None:
     )
     parser.add_argument("--burst", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--cpu-detail", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument(
+        "--fan-out", type=int, nargs="*", default=[1000], help="connected admins for the fan-out case(s)"
+    )
     parser.add_argument(
         "--variants",
         nargs="*",

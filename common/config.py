@@ -35,6 +35,12 @@ class Settings(BaseSettings):
     metrics_token: str = ""
     worker_metrics_port: int = 9808
     public_url: str = ""
+    # Hardening, round two (issue 20): slow and large requests, sockets, admission.
+    request_body_timeout_seconds: float = 10.0  # the whole body, from the end of the headers: else 408
+    max_header_bytes: int = 16_384  # request line and all headers: past it 431
+    max_sockets_per_user: int = 20  # per gateway process: the next gets connect_error
+    max_sockets_per_gateway: int = 20_000  # engine.io sessions: past it new handshakes get 503
+    admission_wait_seconds: float = 2.0  # longer in the admission queue: 503 with Retry-After: 1
 
     # Not in the contract: knobs for tests and tuning.
     bcrypt_rounds: int = 12
@@ -59,9 +65,23 @@ class Settings(BaseSettings):
     # task list and task timeline are made of. Off, workers send none and Flower does
     # not switch them on; Flower still shows workers, queues and their lengths.
     celery_task_events: bool = True
+    # Redis timeouts, in seconds (common/redis_client.py): connecting, and an answer to a
+    # command (the workers' publisher); the probes (health, queue depths) and the
+    # login throttle give up sooner. A subscription has no answer timeout.
+    redis_connect_timeout_seconds: float = 3.0
+    redis_command_timeout_seconds: float = 5.0
+    redis_probe_timeout_seconds: float = 1.0
+    redis_throttle_timeout_seconds: float = 2.0
     # Test each pooled connection before use (a round trip per checkout); off,
     # a connection broken by a database restart fails one request (503) instead.
     db_pre_ping: bool = True
+    # Connections per process (common/db.py, PROCESS_POOLS): unset, each process
+    # role has its own size; set, these win for every role of this environment.
+    db_pool_size: int | None = Field(None, ge=1, le=1_000)
+    db_max_overflow: int | None = Field(None, ge=0, le=1_000)
+    # A session-level connection (migrations; anything that needs LISTEN or a lock
+    # across transactions) when DATABASE_URL goes through PgBouncer's transaction pooling.
+    database_direct_url: str | None = None
     # The name the Socket.IO channel starts with (env SOCKETIO_CHANNEL); see socketio_channel.
     socketio_channel_name: str = Field(
         "partpulse", validation_alias=AliasChoices("SOCKETIO_CHANNEL", "socketio_channel_name")
@@ -74,6 +94,33 @@ class Settings(BaseSettings):
     mail_retry_seconds: float = 10.0
     mail_max_attempts: int = 10
     smtp_timeout_seconds: float = 20.0
+    # How often beat folds the appended unread changes into the totals (common/services/unread.py).
+    unread_compact_seconds: float = 5.0
+    # Retention (CONTRACT section 8, common/services/retention.py): what is done with
+    # and older than this goes; beat runs the purge this often, in batches of this many events.
+    retention_days: int = Field(180, ge=1)
+    retention_check_seconds: float = 600.0
+    retention_batch: int = Field(500, ge=1, le=10_000)
+    # Snooze (issue 24, CONTRACT section 8): the shortest snooze; beat resurfaces due rows this often.
+    snooze_min_seconds: int = Field(180, ge=0)
+    resurface_check_seconds: float = 1.0
+    # --- failure paths of the event engine (issue 19, CONTRACT section 8) ---
+    # Deliveries of one event to a worker, counted before its handler runs; past
+    # it the event is FAILED (a replay starts the count again).
+    event_max_attempts: int = 5
+    # The doubling redelivery wait of a QUEUED event never exceeds this.
+    event_redeliver_max_seconds: float = 3_600.0
+    # Celery's limits for event tasks. Each handler transaction sets lock_timeout
+    # and statement_timeout to a quarter of the soft limit: a worker blocked in
+    # libpq runs no Python signal handler, so the database must give up first.
+    task_soft_time_limit_seconds: float = 100.0
+    task_time_limit_seconds: float = 120.0
+    # The gateway's catch-up reads its window in pages of this many rows.
+    catch_up_page_rows: int = 1_000
+    # --- end of issue 19's settings ---
+    # The Redis (or Redis Cluster: redis+cluster://host:port,host:port/db) of the
+    # gateways' room channels (issue 21); empty: REDIS_URL. See common/events/channels.py.
+    socketio_redis_url: str = ""
 
     @field_validator("jwt_expires_minutes")
     @classmethod
@@ -89,6 +136,11 @@ class Settings(BaseSettings):
     @property
     def sqlalchemy_url(self) -> str:
         return self.database_url or f"sqlite:///{self.var_dir / 'partpulse.db'}"
+
+    @property
+    def sqlalchemy_direct_url(self) -> str:
+        """DATABASE_DIRECT_URL, else the same database as DATABASE_URL."""
+        return self.database_direct_url or self.sqlalchemy_url
 
     @property
     def signing_key(self) -> str:
@@ -113,6 +165,17 @@ class Settings(BaseSettings):
 
         return int(parse_url(self.redis_url).get("db") or 0) if self.redis_url else 0
 
+    @property
+    def channel_redis_url(self) -> str:
+        """Where the room channels live: SOCKETIO_REDIS_URL, else REDIS_URL."""
+        return self.socketio_redis_url or self.redis_url
+
+    @cached_property
+    def channel_redis_db(self) -> int:
+        from common.events.channels import parse_channel_url
+
+        return parse_channel_url(self.channel_redis_url).db if self.distributed else 0
+
     @cached_property
     def socketio_channel(self) -> str:
         """The channel between workers and gateways: `partpulse:{db}` in distributed mode.
@@ -123,7 +186,7 @@ class Settings(BaseSettings):
         gateways' manager and the workers' publisher alike.
         """
         if self.distributed:
-            return f"{self.socketio_channel_name}:{self.redis_db}"
+            return f"{self.socketio_channel_name}:{self.channel_redis_db}"
         return self.socketio_channel_name
 
     @property

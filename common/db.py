@@ -1,8 +1,9 @@
 """Engine and sessions. One engine per process, created lazily."""
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -11,6 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, make_transient_to_detached, sessionmaker
 
 from common.config import get_settings
+from common.search import words_match
 
 # What every answer says when the database cannot be reached (HTTP 503, socket connect_error).
 DATABASE_UNAVAILABLE = "The database is unavailable; try again shortly"
@@ -19,7 +21,51 @@ CONNECT_TIMEOUT_SECONDS = 3
 POOL_TIMEOUT_SECONDS = 5
 
 
-def _make_engine(url: str) -> Engine:
+@dataclass(frozen=True)
+class PoolSize:
+    size: int  # kept open once opened (opened lazily)
+    overflow: int  # opened past it under load, closed when returned
+
+
+# The connection budget per process role (the README adds them up per deployment).
+PROCESS_POOLS = {
+    # As many as the gateway admits requests at once (32), plus its relay, the
+    # socket connects and health. An overflow connection is closed when returned,
+    # so the kept size covers the steady load.
+    "gateway": PoolSize(36, 4),
+    # A Celery pool process runs one task at a time, and a relay thread beside it.
+    "worker_pool": PoolSize(2, 1),
+    # The worker's main process: its relay thread only.
+    "worker": PoolSize(2, 1),
+    # Beat, Flower, the command-line tools (seed, migrations): a connection or two.
+    "beat": PoolSize(1, 1),
+    "flower": PoolSize(1, 1),
+    "tool": PoolSize(2, 2),
+}
+_process_role = "tool"
+
+
+def set_process_role(role: str) -> None:
+    """Which PROCESS_POOLS entry this process's engine is sized by; call before the first query."""
+    global _process_role
+    if role not in PROCESS_POOLS:
+        raise ValueError(f"unknown process role {role!r}")
+    if role != _process_role:
+        _process_role = role
+        _forget_engine()
+
+
+def pool_size_for(role: str) -> PoolSize:
+    """The role's pool, DB_POOL_SIZE and DB_MAX_OVERFLOW winning where set."""
+    settings, default = get_settings(), PROCESS_POOLS[role]
+    return PoolSize(
+        default.size if settings.db_pool_size is None else settings.db_pool_size,
+        default.overflow if settings.db_max_overflow is None else settings.db_max_overflow,
+    )
+
+
+def _make_engine(url: str, pool: PoolSize | None = None) -> Engine:
+    pool = pool or pool_size_for("tool")
     if url.startswith("sqlite"):
         get_settings().var_dir.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
@@ -30,19 +76,16 @@ def _make_engine(url: str) -> Engine:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
+            # ?q= on SQLite (common/search.py): PostgreSQL has its GIN index instead.
+            dbapi_connection.create_function("pp_words_match", 2, words_match, deterministic=True)
 
         return engine
     connect_args = {"connect_timeout": CONNECT_TIMEOUT_SECONDS} if url.startswith("postgresql") else {}
     return create_engine(
         url,
         pool_pre_ping=get_settings().db_pre_ping,
-        # Kept open: as many as the gateway has requests in flight (32), plus its
-        # relay and socket work. An overflow connection is closed when it is returned,
-        # so a pool smaller than the load opens (forks a PostgreSQL backend) and closes
-        # a connection per request just when the machine is busiest. Opened lazily:
-        # a worker process that needs one or two holds one or two.
-        pool_size=40,
-        max_overflow=10,
+        pool_size=pool.size,
+        max_overflow=pool.overflow,
         pool_timeout=POOL_TIMEOUT_SECONDS,
         connect_args=connect_args,
     )
@@ -50,12 +93,34 @@ def _make_engine(url: str) -> Engine:
 
 @lru_cache
 def get_engine() -> Engine:
-    engine = _make_engine(get_settings().sqlalchemy_url)
-    # A forked child (a Celery pool process) must not reuse the parent's
-    # pooled connections: two processes on one socket corrupt both. The
-    # parent's relay thread may have opened some before the pool forked.
-    os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
-    return engine
+    return _make_engine(get_settings().sqlalchemy_url, pool_size_for(_process_role))
+
+
+def direct_engine() -> Engine:
+    """An engine on DATABASE_DIRECT_URL, for session-level work (migrations) that must
+    not go through PgBouncer's transaction pooling; the usual engine when it is unset."""
+    direct_url = get_settings().database_direct_url
+    return get_engine() if direct_url is None else _make_engine(direct_url, PoolSize(1, 1))
+
+
+def _forget_engine() -> None:
+    """The next get_engine() builds an engine for the current role. Connections the
+    old engine holds are left to it, not closed: in a forked child they are the
+    parent's (two processes on one socket corrupt both)."""
+    if get_engine.cache_info().currsize:
+        get_engine().dispose(close=False)
+    get_engine.cache_clear()
+    get_sessionmaker.cache_clear()
+
+
+def _in_forked_child() -> None:
+    # A forked child is a Celery pool process (the only thing here that forks).
+    global _process_role
+    _process_role = "worker_pool"
+    _forget_engine()
+
+
+os.register_at_fork(after_in_child=_in_forked_child)
 
 
 @lru_cache
@@ -107,3 +172,54 @@ def insert_on_conflict(session: Session, model: Any) -> postgresql.Insert | sqli
     if session.get_bind().dialect.name == "postgresql":
         return postgresql.insert(model)
     return sqlite.insert(model)
+
+
+# ---------------------------------------------------------------- work that waits for the commit
+
+_AFTER_COMMIT_KEY = "partpulse_after_commit"
+SessionCallback = Callable[[Session], None]
+
+
+def run_after_commit(
+    session: Session,
+    callback: SessionCallback,
+    *,
+    on_rollback: SessionCallback | None = None,
+    key: Hashable | None = None,
+) -> None:
+    """Call `callback(session)` once the session's transaction commits: the one way
+    work that must not outlive a rolled-back change (waking the relay, queueing
+    mails) is deferred.
+
+    Registered once per `key` (the callback itself unless given) until the commit:
+    asking again before it is a no-op. If the transaction rolls back first,
+    `on_rollback(session)` is called and the callback dropped; without an
+    `on_rollback`, the callback waits for the session's next commit instead.
+    """
+    pending: dict[Hashable, tuple[SessionCallback, SessionCallback | None]] | None
+    pending = session.info.get(_AFTER_COMMIT_KEY)
+    if pending is None:
+        pending = session.info[_AFTER_COMMIT_KEY] = {}
+        event.listen(session, "after_commit", _run_committed)
+        event.listen(session, "after_rollback", _run_rolled_back)
+    pending.setdefault(callback if key is None else key, (callback, on_rollback))
+
+
+def _run_committed(session: Session) -> None:
+    pending = session.info.get(_AFTER_COMMIT_KEY)
+    if not pending:
+        return
+    due = list(pending.values())
+    pending.clear()
+    for callback, _ in due:
+        callback(session)
+
+
+def _run_rolled_back(session: Session) -> None:
+    pending = session.info.get(_AFTER_COMMIT_KEY)
+    if not pending:
+        return
+    dropped = [(key, on_rollback) for key, (_, on_rollback) in pending.items() if on_rollback is not None]
+    for key, on_rollback in dropped:
+        del pending[key]
+        on_rollback(session)

@@ -2,11 +2,13 @@
 
 Standard library only: email.message.EmailMessage (plain text with an HTML
 alternative) and smtplib. SMTP_URL is `smtp://host:port` (plain; with
-user:pass it logs in, after STARTTLS when the server offers it) or
-`smtps://user:pass@host:port` (SSL from the start). Unset, every mail is
+user:pass it logs in only after STARTTLS, and refuses when the server does not
+offer it: credentials never cross in clear text) or `smtps://user:pass@host:port`
+(SSL from the start). Unset, every mail is
 written to var/mail/ as an .eml file, so standalone mode needs no mail server.
 """
 
+import logging
 import os
 import re
 import smtplib
@@ -19,7 +21,17 @@ from types import TracebackType
 from urllib.parse import unquote, urlsplit
 
 from common.config import get_settings
+from common.emails import is_valid_address
 from common.models import MailOutbox
+
+log = logging.getLogger(__name__)
+
+
+class TlsRequired(smtplib.SMTPException):
+    """Credentials are set and the server offers no TLS: nothing is sent, no login is tried."""
+
+    def __init__(self) -> None:
+        super().__init__("tls required")
 
 
 @dataclass(frozen=True)
@@ -102,7 +114,10 @@ class Mailer:
         else:
             smtp = smtplib.SMTP(target.host, target.port, timeout=self.timeout)
             smtp.ehlo()
-            if target.username and smtp.has_extn("starttls"):
+            if target.username:
+                if not smtp.has_extn("starttls"):
+                    smtp.close()
+                    raise TlsRequired()
                 smtp.starttls(context=ssl.create_default_context())
                 smtp.ehlo()
         if target.username:
@@ -111,6 +126,9 @@ class Mailer:
 
     def send(self, mail: MailOutbox) -> str:
         """Deliver one mail; raises on refusal. Returns where it went."""
+        if not is_valid_address(mail.to_address):  # never a second recipient smuggled into To:
+            log.warning("mail %s skipped: %r is not one valid e-mail address", mail.id, mail.to_address)
+            return "nowhere (skipped: not a valid address)"
         message = build_message(mail)
         if self.target is None:
             return str(write_eml(eml_path(mail), message))
@@ -127,8 +145,12 @@ class Mailer:
 
 def write_eml(path: Path, message: EmailMessage) -> Path:
     """Written whole or not at all (a reader never sees half a file)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path.parent.chmod(0o700)  # addresses, names, order text: the owner's only
     partial = path.with_suffix(".eml.part")
-    partial.write_bytes(bytes(message))
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # a leftover .part keeps its mode otherwise
+    with os.fdopen(fd, "wb") as file:
+        file.write(bytes(message))
     os.replace(partial, path)
     return path

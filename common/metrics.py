@@ -3,6 +3,7 @@
 Gateway (``GET /metrics`` on each gateway, its own registry):
   partpulse_events_total{event_type,state}  events by type and current state, one GROUP BY per scrape
   partpulse_outbox_pending                   events not yet handled (PENDING or QUEUED)
+  partpulse_unroutable_pending               open events of types this release does not know
   partpulse_queue_depth{queue}               messages waiting in each Celery queue (Redis LLEN)
   partpulse_delivery_seconds                 event written -> its socket message reached this gateway
   partpulse_sockets_connected                sockets connected to this gateway
@@ -215,14 +216,21 @@ class OutboxCollector:
                     EventLog.event_type, EventLog.state
                 )
             ).all()
-        waiting = 0
+        from common.events.relay import KNOWN_TYPES
+
+        unroutable = GaugeMetricFamily(
+            "partpulse_unroutable_pending", "Open events of types this release does not know (they wait)"
+        )
+        waiting = [0, 0]  # known types, unknown types
         for event_type, state, count in rows:
             events.add_metric([event_type, state], count)
             if state in (DeliveryState.PENDING, DeliveryState.QUEUED):
-                waiting += count
-        pending.add_metric([], waiting)
+                waiting[event_type not in KNOWN_TYPES] += count
+        pending.add_metric([], waiting[0])
+        unroutable.add_metric([], waiting[1])
         yield events
         yield pending
+        yield unroutable
         depth = queue_depths()
         if depth is not None:
             family = GaugeMetricFamily(
@@ -241,12 +249,12 @@ def queue_depths() -> dict[str, int] | None:
     settings = get_settings()
     if not settings.distributed:
         return None
-    import redis
+    from common.redis_client import RedisUse, redis_client
 
     # kombu's Redis transport: priority 0 is the queue's own key, the others
     # carry a separator and the priority (the default steps are 0, 3, 6, 9).
     suffixes = ["", "\x06\x163", "\x06\x166", "\x06\x169"]
-    client = redis.Redis.from_url(settings.redis_url, socket_connect_timeout=1, socket_timeout=1)
+    client = redis_client(RedisUse.PROBE)
     try:
         pipe = client.pipeline(transaction=False)
         for queue in ALL_QUEUES:
@@ -263,7 +271,7 @@ class GatewayMetrics:
     """This gateway's registry: the outbox collector, delivery latency and connected sockets."""
 
     def __init__(self) -> None:
-        from prometheus_client import CollectorRegistry, Gauge, Histogram
+        from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
         self.registry: CollectorRegistry = CollectorRegistry()
         collector: Collector = OutboxCollector()  # type: ignore[assignment]
@@ -276,6 +284,13 @@ class GatewayMetrics:
         )
         self.sockets: Gauge = Gauge(
             "partpulse_sockets_connected", "Sockets connected to this gateway", registry=self.registry
+        )
+        # Issue 21: the accounts this gateway read to check its sockets (the slow sweep,
+        # the re-check after a catch-up); a deactivation notice reads none.
+        self.account_checks: Counter = Counter(
+            "partpulse_socket_account_checks",
+            "Users' accounts read from the database to check this gateway's sockets",
+            registry=self.registry,
         )
 
     def render(self) -> tuple[bytes, str]:

@@ -53,12 +53,33 @@ def create_access_token(user_id: int, role: str, expires_minutes: int | None = N
     return jwt.encode(claims, settings.signing_key, algorithm=ALGORITHM)
 
 
+# A token may live JWT_EXPIRES_MINUTES plus this margin (clock skew of other
+# modules that mint tokens); a longer one is refused, however well signed.
+LIFETIME_MARGIN_SECONDS = 300
+
+
 def decode_access_token(token: str) -> Mapping[str, Any]:
     """The token's claims, or InvalidToken. The expiry is checked on every call."""
-    claims = _signed_claims(token, get_settings().signing_key)
+    settings = get_settings()
+    claims = _signed_claims(token, settings.signing_key)
     if claims["exp"] <= time.time():
         raise InvalidToken("Signature has expired")
+    if claims["exp"] - claims["iat"] > settings.jwt_expires_minutes * 60 + LIFETIME_MARGIN_SECONDS:
+        raise InvalidToken("The token lives longer than this server issues tokens for")
     return claims
+
+
+def revoked_by_deactivation(issued_at: float, deactivated_at: datetime | None) -> bool:
+    """True for a token issued before its user's last deactivation, whatever came after.
+
+    `iat` has whole seconds; the deactivation time is rounded up to the second,
+    so a token of the same second as the deactivation counts as issued before it.
+    """
+    if deactivated_at is None:
+        return False
+    if deactivated_at.tzinfo is None:
+        deactivated_at = deactivated_at.replace(tzinfo=UTC)
+    return issued_at < math.ceil(deactivated_at.timestamp())
 
 
 # Every request of a session carries the same token: its signature and claims are
@@ -78,7 +99,8 @@ def _signed_claims(token: str, key: str) -> Mapping[str, Any]:
     # ASCII digits only: str.isdigit() also takes "²" or "٣", which int() then refuses.
     if not isinstance(claims["sub"], str) or not SUB_PATTERN.fullmatch(claims["sub"]):
         raise InvalidToken("sub is not a user id")
-    exp = claims["exp"]
-    if not isinstance(exp, int | float) or isinstance(exp, bool) or not math.isfinite(exp):
-        raise InvalidToken("exp is not a time")
+    for name in ("exp", "iat"):
+        value = claims[name]
+        if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value):
+            raise InvalidToken(f"{name} is not a time")
     return MappingProxyType(claims)  # shared by every caller: read-only

@@ -12,6 +12,8 @@ from common.security import hash_password
 DEMO_PASSWORD = "demo1234"
 FACTORIES = ["Rheinstahl Works", "Baltic Paper Mill"]
 SUPPLIERS = ["Nordic Bearings AG", "Atlas Industrial Supply"]
+# The demo organisations' IANA zones: their users' default zone (set where still unset).
+DEMO_TIMEZONE = "Europe/Berlin"
 USERS = [
     ("admin@demo.test", "Ada Admin", Role.ADMIN, None, None),
     ("buyer@demo.test", "Bruno Buyer", Role.BUYER, 0, None),
@@ -19,6 +21,8 @@ USERS = [
     ("supplier@demo.test", "Sven Supplier", Role.SUPPLIER, None, 0),
     ("supplier2@demo.test", "Sara Supplier", Role.SUPPLIER, None, 1),
 ]
+# They edit their organisation's calendar (issue 25).
+MANAGERS = frozenset({"buyer@demo.test", "supplier@demo.test"})
 # sku, name, category, (qty, threshold, price, lead days) at supplier 1, then at supplier 2
 PARTS = [
     (
@@ -80,6 +84,9 @@ def seed(session: Session) -> None:
     suppliers = [
         _get_or_create(session, Supplier, {"name": name}, reliability_score=80.0) for name in SUPPLIERS
     ]
+    for organisation in (*factories, *suppliers):
+        if organisation.timezone is None:  # type: ignore[attr-defined]
+            organisation.timezone = DEMO_TIMEZONE  # type: ignore[attr-defined]
     password_hash = None
     for email, full_name, role, factory_index, supplier_index in USERS:
         if session.scalar(select(User.id).where(User.email == email)) is not None:
@@ -93,6 +100,7 @@ def seed(session: Session) -> None:
                 role=role.value,
                 factory_id=factories[factory_index].id if factory_index is not None else None,  # type: ignore[attr-defined]
                 supplier_id=suppliers[supplier_index].id if supplier_index is not None else None,  # type: ignore[attr-defined]
+                is_manager=email in MANAGERS,
             )
         )
     for sku, name, category, *stocks in PARTS:

@@ -5,9 +5,11 @@ from fastapi import APIRouter
 from gateway.errors import AUTH_RESPONSES, COMMON_RESPONSES, CONFLICT, NOT_FOUND
 from gateway.routers import (
     auth,
+    calendars,
     catalog,
     events,
     health,
+    inbox,
     inventory,
     notifications,
     orders,
@@ -29,7 +31,19 @@ HEALTH_503: dict[int | str, dict[str, Any]] = {
 # turn: the routes every order and event takes come first (matching
 # POST /api/events/ cost 100 us of the event loop per request when it came
 # sixth, 31 us first). /docs keeps its own order (TAG_ORDER).
-HOT_FIRST = (events, orders, notifications, auth, users, catalog, inventory, preferences, health)
+HOT_FIRST = (
+    events,
+    orders,
+    notifications,
+    inbox,
+    auth,
+    users,
+    catalog,
+    calendars,
+    inventory,
+    preferences,
+    health,
+)
 TAG_ORDER = [
     {"name": tag}
     for tag in (

@@ -2,6 +2,7 @@
 
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Query
@@ -11,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from common.db import session_scope
 from common.models import Role, User
-from common.security import InvalidToken, decode_access_token
+from common.security import InvalidToken, decode_access_token, revoked_by_deactivation
 from common.services.accounts import get_active_user
 from common.services.errors import Forbidden, Unauthorized
 
@@ -42,11 +43,18 @@ def token_claims(token: str | None) -> Mapping[str, Any]:
         raise Unauthorized("Invalid or expired token") from exc
 
 
+# A token issued before its user's last deactivation (issue 20): refused even after a
+# reactivation. Its own message, so that the web app can tell the user why.
+REVOKED = "This session ended when the account was deactivated; sign in again"
+
+
 def user_from_token(session: Session, token: str | None) -> User:
     claims = token_claims(token)
     user = get_active_user(session, int(claims["sub"]))  # sub is ASCII digits (decode_access_token)
     if user is None:
         raise Unauthorized("Invalid or expired token")
+    if revoked_by_deactivation(claims["iat"], user.deactivated_at):
+        raise Unauthorized(REVOKED)
     return user
 
 
@@ -95,7 +103,8 @@ class Caller:
     """A valid token's claims: checked against the database inside in_transaction."""
 
     user_id: int
-    roles: frozenset[str]  # the roles the route admits
+    admitted_roles: frozenset[str]  # the roles the route admits (not the user's own role)
+    issued_at: float = 0.0  # the token's iat
 
 
 def token_caller(*roles: Role) -> Callable[[str | None], Awaitable[Caller]]:
@@ -104,7 +113,7 @@ def token_caller(*roles: Role) -> Callable[[str | None], Awaitable[Caller]]:
     async def check(token: Annotated[str | None, Depends(oauth2_scheme)]) -> Caller:
         claims = token_claims(token)
         ensure_role(claims.get("role"), allowed)
-        return Caller(int(claims["sub"]), allowed)
+        return Caller(int(claims["sub"]), allowed, float(claims["iat"]))
 
     return check
 
@@ -116,17 +125,22 @@ def _run_in_transaction(caller: Caller, work: Callable[[Session, User], T]) -> T
 
 def checked_user(caller: Caller, user: User | None) -> User:
     """The caller's user as loaded now: 401 when gone or deactivated, 403 when its role changed."""
-    checked_role(caller, user.role if user is not None else None)
+    if user is None:
+        checked_role(caller, None)
     assert user is not None
+    checked_role(caller, user.role, user.deactivated_at)
     return user
 
 
-def checked_role(caller: Caller, role: str | None) -> None:
+def checked_role(caller: Caller, role: str | None, deactivated_at: datetime | None = None) -> None:
     """The caller's role as it is now (None: the user is gone or deactivated): 401, or 403
-    when the role changed since the token was issued."""
+    when the role changed since the token was issued; 401 when the token was issued
+    before the user's last deactivation."""
     if role is None:
         raise Unauthorized("Invalid or expired token")
-    ensure_role(role, caller.roles)
+    if revoked_by_deactivation(caller.issued_at, deactivated_at):
+        raise Unauthorized(REVOKED)
+    ensure_role(role, caller.admitted_roles)
 
 
 async def in_transaction(caller: Caller, work: Callable[[Session, User], T]) -> T:

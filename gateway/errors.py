@@ -90,7 +90,7 @@ def install_error_handlers(app: FastAPI) -> None:
     async def domain_error(_request: Request, exc: DomainError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
         headers = {**(headers or {}), **getattr(exc, "headers", {})}
-        return error(exc.status_code, exc.detail, headers or None)
+        return SafeJSONResponse(exc.body(), status_code=exc.status_code, headers=headers or None)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:

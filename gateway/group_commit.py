@@ -23,7 +23,11 @@ unavailable: then the whole group answers 503 at once (alone, each would only
 wait for its own timeout in turn). A failed commit fails the whole group:
 whether it took effect is unknown, and writing again could write twice. No
 request is left waiting: the writer never raises, and a writer cancelled (the
-server stopping) answers every queued request with 503.
+server stopping) answers every queued request with 503. Nor does one wait for
+ever: a request whose group has not been taken up within `deadline` seconds
+(ADMISSION_WAIT_SECONDS; a write held up by a lock, say) leaves the queue and is
+answered `503` with `Retry-After: 1`, having written nothing. One already being
+written waits for its write, whose outcome it must report.
 """
 
 import asyncio
@@ -50,8 +54,15 @@ GAP_WEIGHT = 0.25
 
 
 class GroupCommit(Generic[Item, Result]):
-    def __init__(self, write: Write[Item, Result], max_group: int = 64, linger: float = 0.0):
+    def __init__(
+        self,
+        write: Write[Item, Result],
+        max_group: int = 64,
+        linger: float = 0.0,
+        deadline: float = math.inf,
+    ):
         self._write = write
+        self._deadline = deadline
         self._max_group = max_group
         self._linger = linger
         self._last_submitted = -math.inf
@@ -66,10 +77,19 @@ class GroupCommit(Generic[Item, Result]):
             self._loop, self._queued, self._writer = loop, [], None
         self._note_arrival(loop.time())
         future: asyncio.Future[Result] = loop.create_future()
-        self._queued.append((item, future))
+        entry = (item, future)
+        self._queued.append(entry)
         if self._writer is None:
             self._writer = loop.create_task(self._write_queued())
-        return await future
+        if math.isinf(self._deadline):
+            return await future
+        try:
+            return await asyncio.wait_for(asyncio.shield(future), self._deadline)
+        except TimeoutError:
+            if entry in self._queued:  # not taken up yet: it leaves, having written nothing
+                self._queued.remove(entry)
+                raise Busy() from None
+            return await future  # being written: its outcome is what it answers
 
     def _note_arrival(self, now: float) -> None:
         gap, self._last_submitted = now - self._last_submitted, now
@@ -144,6 +164,14 @@ class GroupCommit(Generic[Item, Result]):
                 future.set_exception(outcome)
             else:
                 future.set_result(outcome)
+
+
+class Busy(DomainError):
+    status_code = 503
+    headers = {"Retry-After": "1"}
+
+    def __init__(self) -> None:
+        super().__init__("The server is busy; try again in a moment")
 
 
 class Stopping(DomainError):

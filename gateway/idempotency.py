@@ -71,7 +71,7 @@ def run_once(
         # The work is rolled back; a refusal (4xx) is an answer too, and is kept.
         session.rollback()
         if exc.status_code < 500:
-            idempotency.complete(session, outcome, exc.status_code, {"detail": exc.detail})
+            idempotency.complete(session, outcome, exc.status_code, exc.body())
         else:
             idempotency.release(session, outcome)
         session.commit()

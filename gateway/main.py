@@ -13,11 +13,15 @@ from fastapi.staticfiles import StaticFiles
 from secure.middleware import SecureASGIMiddleware
 
 from common.config import Settings, get_settings
+from common.db import set_process_role
 from common.events import relay
 from gateway.api import TAG_ORDER, api_router
 from gateway.docs import install_docs
 from gateway.errors import install_error_handlers
-from gateway.middleware import BodySizeLimit, ConcurrencyLimit, security_headers
+from gateway.guard import Guard
+from gateway.log_redact import install_token_redaction
+from gateway.middleware import BodySizeLimit, security_headers
+from gateway.realtime.limits import limits_for
 from gateway.realtime.server import create_socket_server
 from gateway.routers import metrics as metrics_router
 
@@ -66,8 +70,7 @@ def create_fastapi(settings: Settings, sio: socketio.AsyncServer) -> FastAPI:
         allow_headers=["*"],
     )
     app.add_middleware(SecureASGIMiddleware, secure=security_headers())
-    # Outermost: fewer requests in flight than database connections (common/db.py).
-    app.add_middleware(ConcurrencyLimit, limit=REQUESTS_IN_FLIGHT)
+    # The admission limit (REQUESTS_IN_FLIGHT) is the Guard's, in front of Socket.IO (create_app).
     install_error_handlers(app)
     install_docs(app)
     app.include_router(api_router)
@@ -86,8 +89,12 @@ def _serve_frontend(app: FastAPI, dist: Path) -> None:
     async def spa(path: str) -> FileResponse | JSONResponse:
         if path.startswith(("api/", "ws/", "docs", "redoc", "openapi.json")) or path == "api":
             return JSONResponse({"detail": "Not Found"}, status_code=404)
-        candidate = (dist / path).resolve()
-        if path and candidate.is_file() and candidate.is_relative_to(dist.resolve()):
+        try:
+            candidate = (dist / path).resolve()
+            found = bool(path) and candidate.is_file() and candidate.is_relative_to(dist.resolve())
+        except (OSError, ValueError):  # a NUL, a name too long: no such file
+            return JSONResponse({"detail": "Not Found"}, status_code=404)
+        if found:
             return FileResponse(candidate)
         if index.is_file():
             return FileResponse(index, headers={"Cache-Control": "no-cache"})
@@ -97,11 +104,15 @@ def _serve_frontend(app: FastAPI, dist: Path) -> None:
         )
 
 
-def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
+def create_app(settings: Settings | None = None) -> Guard:
     settings = settings or get_settings()
+    set_process_role("gateway")
+    install_token_redaction()
     sio = create_socket_server(settings)
     fastapi_app = create_fastapi(settings, sio)
-    return socketio.ASGIApp(sio, other_asgi_app=fastapi_app, socketio_path="ws")
+    socket_app = socketio.ASGIApp(sio, other_asgi_app=fastapi_app, socketio_path="ws")
+    # Outermost: control characters, the handshake cap, the body deadline, then admission.
+    return Guard(socket_app, settings, limits_for(sio, settings), REQUESTS_IN_FLIGHT)
 
 
 app = create_app()

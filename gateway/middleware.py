@@ -1,6 +1,5 @@
-"""ASGI middleware of the gateway: body size limit, admission limit, browser security headers."""
+"""ASGI middleware of the gateway: body size limit, browser security headers (admission: gateway/guard.py)."""
 
-import asyncio
 import json
 from typing import Any
 
@@ -124,25 +123,7 @@ def security_headers() -> Secure:
     )
 
 
-class ConcurrencyLimit:
-    """At most `limit` HTTP requests inside the app at once; the rest wait their turn here.
-
-    A sync endpoint holds a database connection from its first query until its
-    dependency's commit, and FastAPI runs those steps on threads that are not
-    all bounded by the threadpool. Past the pool's size, requests would wait for
-    a connection and fail after the pool timeout, under a load the server could
-    have served a moment later. Waiting here, before any connection is taken,
-    turns an overload into queueing (latency grows, nothing fails). Socket.IO
-    traffic never passes through here (it is served before the FastAPI app).
-    """
-
-    def __init__(self, app: ASGIApp, limit: int) -> None:
-        self.app = app
-        self.slots = asyncio.Semaphore(limit)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        async with self.slots:
-            await self.app(scope, receive, send)
+def security_header_pairs() -> list[tuple[bytes, bytes]]:
+    """security_headers() as raw ASGI header pairs, for answers written below FastAPI."""
+    headers = security_headers().headers
+    return [(name.lower().encode("ascii"), value.encode("latin-1")) for name, value in headers.items()]

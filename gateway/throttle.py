@@ -27,6 +27,7 @@ from limits.storage import MemoryStorage, RedisStorage, Storage
 from limits.strategies import FixedWindowRateLimiter
 
 from common.config import Settings, get_settings
+from common.redis_client import RedisUse, connection_options, redis_url
 from common.services.accounts import normalize_email
 from common.services.errors import DomainError
 
@@ -115,8 +116,8 @@ def _account_key(account: str) -> str:
 
 def _storage(settings: Settings) -> Storage:
     if settings.distributed:
-        uri = settings.redis_url
-        return RedisStorage(uri, key_prefix=KEY_PREFIX, socket_connect_timeout=2, socket_timeout=2)
+        options = connection_options(RedisUse.THROTTLE, settings)
+        return RedisStorage(redis_url(settings), key_prefix=KEY_PREFIX, **options)
     return MemoryStorage()
 
 

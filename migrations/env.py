@@ -2,7 +2,7 @@ from logging.config import fileConfig
 
 from alembic import context
 
-from common.db import get_engine
+from common.db import direct_engine
 from common.models import Base
 
 config = context.config
@@ -14,7 +14,7 @@ target_metadata = Base.metadata
 
 def run_migrations_offline() -> None:
     context.configure(
-        url=str(get_engine().url),
+        url=str(direct_engine().url),
         target_metadata=target_metadata,
         literal_binds=True,
         render_as_batch=True,
@@ -24,7 +24,8 @@ def run_migrations_offline() -> None:
 
 
 def run_migrations_online() -> None:
-    with get_engine().connect() as connection:
+    # Migrations take session-level locks and may run CONCURRENTLY: never through PgBouncer.
+    with direct_engine().connect() as connection:
         context.configure(
             connection=connection,
             target_metadata=target_metadata,

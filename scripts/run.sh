@@ -55,15 +55,16 @@ keep_running() {
 }
 
 if [[ "$MODE" == distributed ]]; then
-  # Two lanes: order events (notifications, matching, scoring), and the bursty
-  # bulk work (stock alerts from an ERP import), so an order never waits behind a burst.
-  keep_running $VENV/celery -A workers worker -Q notifications,matching,scoring -n events@%h --concurrency=2 --loglevel=INFO &
+  # Two lanes: order events (notifications, matching, scoring) with the periodic checks
+  # (escalations, digests: never behind mail), and the bursty bulk work (stock alerts
+  # from an ERP import), so an order never waits behind a burst.
+  keep_running $VENV/celery -A workers worker -Q notifications,matching,scoring,periodic -n events@%h --concurrency=2 --loglevel=INFO &
   pids+=($!)
   # Three worker hosts on one machine: each serves its metrics on a port of its own.
   keep_running env WORKER_METRICS_PORT=$((WORKER_METRICS_PORT + 1)) \
     $VENV/celery -A workers worker -Q stock -n bulk@%h --concurrency=1 --loglevel=INFO &
   pids+=($!)
-  # Mails and the periodic checks get a lane of their own: a slow SMTP server delays no notification.
+  # Mails get a lane of their own: a slow SMTP server delays no notification and no escalation.
   keep_running env WORKER_METRICS_PORT=$((WORKER_METRICS_PORT + 2)) \
     $VENV/celery -A workers worker -Q email -n email@%h --concurrency=2 --loglevel=INFO &
   pids+=($!)
@@ -84,7 +85,9 @@ pids+=($!)
 # path (ACCESS_LOG=1 turns it on); the workers log one JSON line per event.
 ACCESS_LOG_FLAG=--no-access-log
 [[ "${ACCESS_LOG:-0}" == "1" ]] && ACCESS_LOG_FLAG=--access-log
-$VENV/uvicorn gateway.main:app --host "$HOST" --port "$PORT" --ws-per-message-deflate false --no-proxy-headers $ACCESS_LOG_FLAG &
+# --http: our protocol class caps request heads (MAX_HEADER_BYTES: 431) and times them out.
+$VENV/uvicorn gateway.main:app --host "$HOST" --port "$PORT" --http gateway.http_protocol:GatewayHttpProtocol \
+  --ws-per-message-deflate false --no-proxy-headers $ACCESS_LOG_FLAG &
 pids+=($!)
 
 echo

@@ -8,6 +8,9 @@ cd "$(dirname "$0")/.."
 export TEST_DATABASE_URL=${TEST_DATABASE_URL:-postgresql+psycopg2://postgres@127.0.0.1:5432/partpulse_test}
 export TEST_REDIS_URL=${TEST_REDIS_URL:-redis://127.0.0.1:6379/15}
 
+echo "==> Lock file matches pyproject.toml (uv lock --check)"
+.venv/bin/uv lock --check
+
 echo "==> Lint (ruff, mypy)"
 .venv/bin/ruff check .
 .venv/bin/mypy common gateway workers

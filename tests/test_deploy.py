@@ -114,6 +114,22 @@ def test_nginx_config_is_valid_and_sticky(tmp_path: Path) -> None:
     assert "test is successful" in result.stderr
 
 
+def test_nginx_sets_its_own_limits_and_gateways_cap_headers() -> None:
+    """Issue 20: the proxy's body, header and timeout limits are explicit, not nginx's defaults;
+    the gateways behind it run the protocol class that caps request heads."""
+    text = (DEPLOY / "nginx" / "nginx.conf").read_text()
+    for directive in (
+        "client_max_body_size", "client_body_timeout", "client_header_buffer_size",
+        "large_client_header_buffers", "client_header_timeout", "keepalive_timeout", "send_timeout",
+        "proxy_connect_timeout", "proxy_read_timeout",
+    ):
+        assert re.search(rf"^\s*{directive}\s+\S", text, re.M), directive
+    services = compose_config()["services"]
+    for name in ("gateway-1", "gateway-2"):
+        command = services[name]["command"]
+        assert command[command.index("--http") + 1] == "gateway.http_protocol:GatewayHttpProtocol"
+
+
 def test_prometheus_config_is_valid(tmp_path: Path) -> None:
     text = (DEPLOY / "prometheus" / "prometheus.yml").read_text()
     token = tmp_path / "metrics_token"
@@ -145,3 +161,16 @@ def test_grafana_dashboard_queries_known_metrics(path: Path) -> None:
 
     generated = runpy.run_path(str(DEPLOY / "make_dashboard.py"))["dashboard"]()
     assert generated == dashboard
+
+
+def test_compose_puts_pgbouncer_in_front_of_postgres_and_migrates_directly() -> None:
+    services = compose_config()["services"]
+    bouncer = services["pgbouncer"]["environment"]
+    assert bouncer["POOL_MODE"] == "transaction" and bouncer["LISTEN_PORT"] == "6432"
+    for name in ("gateway-1", "worker", "periodic-worker", "email-worker", "beat", "flower", "migrate"):
+        env = services[name]["environment"]
+        assert "@pgbouncer:6432/" in env["DATABASE_URL"], name
+        assert "@postgres:5432/" in env["DATABASE_DIRECT_URL"], name  # migrations and session-level work
+        # Straight on PgBouncer, or after the migration, which waits for it.
+        assert {"pgbouncer", "migrate"} & set(services[name]["depends_on"]), name
+    assert "pgbouncer" in services["migrate"]["depends_on"]

@@ -1,10 +1,11 @@
-"""The `email` queue: sending mails, and the periodic work Celery beat drives (issue 13).
+"""The `email` queue (sending mails) and the `periodic` one (the work Celery beat drives; issues 13, 19).
 
 - send_mail(mail_ids): claims each mail (PENDING -> SENDING with a lease),
   sends it, marks it SENT; a refusal puts it back to PENDING with a backoff and
   schedules the retry. In-app delivery never waits on any of this.
 - sweep_mail: hands over again the mails a lost task left behind.
 - send_low_stock_digests: writes the digests whose period has ended.
+- release_held_mail: sends the mails held outside their users' e-mail windows once they open.
 - escalate_orders: raises ORDER_ESCALATED for late orders, once per order and reason.
 - purge_idempotency_keys: deletes Idempotency-Key records past their 24 h window.
 """
@@ -12,9 +13,11 @@
 import logging
 from typing import Any
 
+from celeryconfig import MAX_COUNTDOWN_SECONDS
+from common.config import get_settings
 from common.db import get_sessionmaker, session_scope
 from common.events.broker import app
-from common.mailer import Mailer
+from common.mailer import Mailer, TlsRequired
 from common.services import escalation, idempotency, mail
 
 log = logging.getLogger(__name__)
@@ -34,6 +37,16 @@ def send_mail(mail_ids: list[int]) -> dict[str, Any]:
                     continue  # sent already, taken by another worker, or waiting for its retry time
                 try:
                     where = mailer.send(row)
+                except TlsRequired as exc:  # a deployment error, not an outage: no retry
+                    mail.mark_refused(session, row.id, get_settings().mail_max_attempts, str(exc))
+                    refused.append(row.id)
+                    log.error(
+                        "mail %s to %s FAILED: %s (credentials set, no TLS offered)",
+                        row.id,
+                        row.to_address,
+                        exc,
+                    )
+                    continue
                 except Exception as exc:  # refused, unreachable, timed out: retry later
                     error = f"{type(exc).__name__}: {exc}"
                     delay = mail.mark_refused(session, row.id, row.attempts, error)
@@ -45,7 +58,10 @@ def send_mail(mail_ids: list[int]) -> dict[str, Any]:
                             "mail %s to %s refused (%s); retry in %.0f s",
                             *(row.id, row.to_address, error, delay),
                         )
-                        mail.enqueue_send([row.id], countdown=delay)
+                        if delay <= MAX_COUNTDOWN_SECONDS:
+                            mail.enqueue_send([row.id], countdown=delay)
+                        # else the row's next_attempt_at holds the wait and the sweep hands it over:
+                        # a longer countdown would outlive the visibility timeout (copies multiply)
                     continue
                 mail.mark_sent(session, row.id)
                 sent.append(row.id)
@@ -71,6 +87,14 @@ def send_low_stock_digests() -> int:
     with session_scope() as session:  # the new digests are enqueued after the commit
         created = mail.write_due_digests(session)
     return len(created)
+
+
+@app.task(name="release_held_mail", ignore_result=True)
+def release_held_mail() -> int:
+    """Quiet hours (issue 25): the held mails whose window opened go (several of a user as one)."""
+    with session_scope() as session:  # the released mails are enqueued after the commit
+        released = mail.release_due(session)
+    return len(released)
 
 
 @app.task(name="escalate_orders", ignore_result=True)

@@ -2,14 +2,16 @@
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session, joinedload
 
+from common import clock
 from common.db import execute_core
 from common.events.types import EventType
+from common.i18n import messages
 from common.models import (
     Delivery,
     EventLog,
@@ -23,14 +25,21 @@ from common.models import (
     User,
 )
 from common.services.escalation import hours_since
+from common.services.visibility import Audience, order_audiences, user_audience
 
 
 @dataclass
 class Notice:
+    """title and message: the English text, stored on the row; key and params: the catalogue entry
+    (common/i18n/catalogues) each reader's text is rendered from. A notice without a key is
+    shown as its stored text to everyone."""
+
     title: str
     message: str
     recipients: set[int] = field(default_factory=set)
     link: str | None = None
+    key: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -51,6 +60,7 @@ class OrderView:
     delivered_at: datetime | None
     updated_at: datetime
     items: list[OrderItemView]
+    needed_by: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -94,26 +104,28 @@ class Directory:
         ).all()
         self.active: set[int] = {row.id for row in rows}
         self.admins: set[int] = {row.id for row in rows if row.role == Role.ADMIN}
-        self._buyers: dict[int, set[int]] = {}
-        self._supplier_users: dict[int, set[int]] = {}
+        # Each active user under the audience it belongs to (common/services/visibility.py).
+        self._audiences: dict[Audience, set[int]] = {}
         for row in rows:
-            if row.role == Role.BUYER and row.factory_id is not None:
-                self._buyers.setdefault(row.factory_id, set()).add(row.id)
-            if row.supplier_id is not None:
-                self._supplier_users.setdefault(row.supplier_id, set()).add(row.id)
+            audience = user_audience(row)
+            if audience is not None:
+                self._audiences.setdefault(audience, set()).add(row.id)
 
     def user(self, user_id: int | None) -> set[int]:
         return {user_id} if user_id in self.active else set()
 
     def supplier_users(self, supplier_id: int | None) -> set[int]:
-        return set(self._supplier_users.get(supplier_id, set())) if supplier_id is not None else set()
+        return self._members(("supplier", supplier_id)) if supplier_id is not None else set()
 
     def factory_buyers(self, factory_id: int) -> set[int]:
-        return set(self._buyers.get(factory_id, set()))
+        return self._members(("factory", factory_id))
 
     def order_viewers(self, order: OrderView) -> set[int]:
-        """Every user who may see the order: its factory's buyers and the matched supplier's users."""
-        return self.factory_buyers(order.factory_id) | self.supplier_users(order.supplier_id)
+        """Every user who may see the order, admins apart: the members of its audiences."""
+        return set().union(*(self._audiences.get(a, ()) for a in order_audiences(order)))
+
+    def _members(self, audience: Audience) -> set[int]:
+        return set(self._audiences.get(audience, set()))
 
 
 # Built once, not per batch: building a statement cost the workers more CPU than running it.
@@ -146,7 +158,8 @@ class Contexts:
             session,
             factory_ids={c.order.factory_id for c in orders.values()},
             supplier_ids={c.order.supplier_id for c in orders.values() if c.order.supplier_id}
-            | {c.item.supplier_id for c in stock.values()},
+            | {c.item.supplier_id for c in stock.values()}
+            | released_suppliers(events),
             user_ids={c.order.buyer_id for c in orders.values()},
         )
         return cls(orders, stock, directory)
@@ -162,6 +175,7 @@ _ORDERS = (
         Order.eta,
         Order.delivered_at,
         Order.updated_at,
+        Order.needed_by,
         Factory.name.label("factory_name"),
         Supplier.name.label("supplier_name"),
         Delivery.id.label("delivery_id"),
@@ -208,6 +222,7 @@ def load_order_contexts(session: Session, order_ids: set[int]) -> dict[int, Orde
             row.delivered_at,
             row.updated_at,
             [OrderItemView(line.part_id, line.quantity) for line in lines],
+            row.needed_by,
         )
         contexts[row.id] = OrderContext(
             order,
@@ -228,36 +243,37 @@ def load_stock_contexts(session: Session, item_ids: set[int]) -> dict[int, Stock
 
 
 def format_time(value: datetime | str | None) -> str:
-    """A time for a message, always shown in UTC; text that is not a time is shown as it is."""
-    if value is None:
-        return "not set"
-    if isinstance(value, str):
-        try:
-            moment = datetime.fromisoformat(value)
-        except ValueError:
-            return value
-    else:
-        moment = value
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    """A time for a stored (en) message, always shown in UTC; text that is not a time is shown as it is.
+    Readers get theirs in their own zone and locale (common.i18n.messages)."""
+    return messages.format_time(value)
 
 
-def _supplier_name(ctx: OrderContext) -> str:
-    return ctx.supplier.name if ctx.supplier else "(not matched yet)"
+def notice(key: str, params: dict[str, Any], recipients: set[int], link: str | None = None) -> Notice:
+    """A notice of a catalogue key: its stored text is the English one, in UTC."""
+    title, message = messages.render_notice(key, params)
+    return Notice(title, message, recipients, link, key, params)
 
 
-def _first_item_text(ctx: OrderContext) -> str:
+def _supplier_name(ctx: OrderContext) -> str | dict[str, str]:
+    return ctx.supplier.name if ctx.supplier else {"word": "not_matched"}
+
+
+def _first_item(ctx: OrderContext) -> tuple[str, dict[str, Any]]:
+    """The key suffix and params naming the first item's part (then `and k more`)."""
     items = ctx.order.items
     if not items:
-        return "(no items)"
+        return "", {"part": {"word": "no_items"}}
     first = ctx.parts.get(items[0].part_id)
-    text = first.name if first else f"part {items[0].part_id}"
-    return f"{text} and {len(items) - 1} more" if len(items) > 1 else text
+    part: Any = first.name if first else {"word": "part_number", "part_id": items[0].part_id}
+    return (".more", {"part": part, "more": len(items) - 1}) if len(items) > 1 else ("", {"part": part})
 
 
 def _eta(ctx: OrderContext, meta: dict[str, Any]) -> Any:
     return meta.get("eta") or (ctx.delivery.eta if ctx.delivery else ctx.order.eta)
+
+
+def _carrier(ctx: OrderContext, meta: dict[str, Any]) -> Any:
+    return meta.get("carrier") or (ctx.delivery.carrier if ctx.delivery else None)
 
 
 OrderNoticeBuilder = Callable[[Directory, OrderContext, dict[str, Any]], Notice]
@@ -265,89 +281,92 @@ OrderNoticeBuilder = Callable[[Directory, OrderContext, dict[str, Any]], Notice]
 
 def _placed(d: Directory, ctx: OrderContext, meta: dict[str, Any]) -> Notice:
     units = sum(item.quantity for item in ctx.order.items)
-    return Notice(
-        f"New Order #{ctx.order.id}",
-        f"{ctx.factory.name} placed an order for {units} parts",
-        d.admins,
-    )
+    # Placed again by a decline or a rematch (issue 23): the admins knew of it; matching reruns.
+    recipients = set() if meta.get("rematch") else d.admins
+    params = {"order_id": ctx.order.id, "factory": ctx.factory.name, "units": units}
+    return notice("ORDER_PLACED", params, recipients)
+
+
+def released_suppliers(events: list[EventLog]) -> set[int]:
+    """Suppliers a decline or rematch released: their users hear the order is PLACED again."""
+    found = set()
+    for e in events:
+        released = e.event_metadata.get("released_supplier_id") if e.entity_type == "order" else None
+        if isinstance(released, int):
+            found.add(released)
+    return found
+
+
+def _eta_disputed(d: Directory, ctx: OrderContext, meta: dict[str, Any]) -> Notice:
+    reason = meta.get("reason") or {"word": "no_reason"}
+    params = {"order_id": ctx.order.id, "reason": reason}
+    return notice("ETA_DISPUTED", params, d.supplier_users(ctx.order.supplier_id) | d.admins)
 
 
 def _matched(d: Directory, ctx: OrderContext, meta: dict[str, Any]) -> Notice:
-    return Notice(
-        "Supplier Matched",
-        f"Supplier {_supplier_name(ctx)} has been matched to your order",
-        d.user(ctx.order.buyer_id) | d.supplier_users(ctx.order.supplier_id),
-    )
+    recipients = d.user(ctx.order.buyer_id) | d.supplier_users(ctx.order.supplier_id)
+    return notice("SUPPLIER_MATCHED", {"supplier": _supplier_name(ctx)}, recipients)
 
 
 def _confirmed(d: Directory, ctx: OrderContext, meta: dict[str, Any]) -> Notice:
-    return Notice(
-        "Order Confirmed",
-        f"Supplier {_supplier_name(ctx)} confirmed order item {_first_item_text(ctx)}",
-        d.user(ctx.order.buyer_id),
-    )
+    suffix, params = _first_item(ctx)
+    params = {"supplier": _supplier_name(ctx), **params}
+    return notice(f"ORDER_CONFIRMED{suffix}", params, d.user(ctx.order.buyer_id))
 
 
 def _dispatched(d: Directory, ctx: OrderContext, meta: dict[str, Any]) -> Notice:
-    return Notice("Order Dispatched", "Your order is on its way", d.user(ctx.order.buyer_id))
+    return notice("ORDER_DISPATCHED", {"order_id": ctx.order.id}, d.user(ctx.order.buyer_id))
 
 
 def _in_transit(d: Directory, ctx: OrderContext, meta: dict[str, Any]) -> Notice:
-    carrier = meta.get("carrier") or (ctx.delivery.carrier if ctx.delivery else None)
-    eta = _eta(ctx, meta)
-    parts = [f"Order #{ctx.order.id} is in transit"]
+    carrier, eta = _carrier(ctx, meta), _eta(ctx, meta)
+    params: dict[str, Any] = {"order_id": ctx.order.id}
+    variant = [name for name, value in (("carrier", carrier), ("eta", eta)) if value]
     if carrier:
-        parts.append(f"with {carrier}")
-    message = " ".join(parts)
+        params["carrier"] = carrier
     if eta:
-        message += f", expected {format_time(eta)}"
-    return Notice("Order In Transit", message, d.user(ctx.order.buyer_id))
+        params["eta"] = messages.time_param(eta)
+    key = "ORDER_IN_TRANSIT" + ("." + "_".join(variant) if variant else "")
+    return notice(key, params, d.user(ctx.order.buyer_id))
 
 
 def _delivered(d: Directory, ctx: OrderContext, meta: dict[str, Any]) -> Notice:
-    message = f"Order #{ctx.order.id} delivered successfully"
-    return Notice("Order Delivered", message, d.user(ctx.order.buyer_id))
+    return notice("ORDER_DELIVERED", {"order_id": ctx.order.id}, d.user(ctx.order.buyer_id))
 
 
 def _cancelled(d: Directory, ctx: OrderContext, meta: dict[str, Any]) -> Notice:
-    who = meta.get("cancelled_by") or "An administrator"
+    who = meta.get("cancelled_by") or {"word": "administrator"}
     reason = meta.get("reason")
-    message = f"Order #{ctx.order.id} was cancelled by {who}"
-    message += f": {reason}" if reason else " (no reason given)"
-    return Notice("Order Cancelled", message, d.supplier_users(ctx.order.supplier_id) | d.admins)
+    params: dict[str, Any] = {"order_id": ctx.order.id, "who": who}
+    if reason:
+        params["reason"] = reason
+    recipients = d.supplier_users(ctx.order.supplier_id) | d.admins
+    return notice("ORDER_CANCELLED.reason" if reason else "ORDER_CANCELLED", params, recipients)
 
 
 def _delivery_planned(d: Directory, ctx: OrderContext, meta: dict[str, Any]) -> Notice:
-    carrier = meta.get("carrier") or (ctx.delivery.carrier if ctx.delivery else None)
-    message = f"Delivery of order #{ctx.order.id} planned for {format_time(_eta(ctx, meta))}"
+    carrier = _carrier(ctx, meta)
+    params: dict[str, Any] = {"order_id": ctx.order.id, "eta": messages.time_param(_eta(ctx, meta))}
     if carrier:
-        message += f" with {carrier}"
-    return Notice("Delivery Planned", message, d.user(ctx.order.buyer_id))
+        params["carrier"] = carrier
+    key = "DELIVERY_PLANNED.carrier" if carrier else "DELIVERY_PLANNED"
+    return notice(key, params, d.user(ctx.order.buyer_id))
 
 
 def _delivery_completed(d: Directory, ctx: OrderContext, meta: dict[str, Any]) -> Notice:
     at = meta.get("delivered_at") or ctx.order.delivered_at
-    return Notice(
-        "Delivery Completed",
-        f"Order #{ctx.order.id} was delivered at {format_time(at)}",
-        d.supplier_users(ctx.order.supplier_id),
-    )
+    params = {"order_id": ctx.order.id, "at": messages.time_param(at)}
+    return notice("DELIVERY_COMPLETED", params, d.supplier_users(ctx.order.supplier_id))
 
 
 def _eta_updated(d: Directory, ctx: OrderContext, meta: dict[str, Any]) -> Notice:
-    return Notice(
-        "ETA Updated",
-        f"Order #{ctx.order.id} is now expected {format_time(_eta(ctx, meta))}",
-        d.user(ctx.order.buyer_id),
-    )
+    params = {"order_id": ctx.order.id, "eta": messages.time_param(_eta(ctx, meta))}
+    return notice("ETA_UPDATED", params, d.user(ctx.order.buyer_id))
 
 
 def _matching_failed(d: Directory, ctx: OrderContext, meta: dict[str, Any]) -> Notice:
-    return Notice(
-        "No Supplier Available",
-        f"No supplier can fill order #{ctx.order.id} now",
-        d.user(ctx.order.buyer_id) | d.admins,
-    )
+    recipients = d.user(ctx.order.buyer_id) | d.admins
+    return notice("MATCHING_FAILED", {"order_id": ctx.order.id}, recipients)
 
 
 def _escalated(d: Directory, ctx: OrderContext, meta: dict[str, Any]) -> Notice:
@@ -355,11 +374,11 @@ def _escalated(d: Directory, ctx: OrderContext, meta: dict[str, Any]) -> Notice:
     order = ctx.order
     recipients = d.user(order.buyer_id) | d.supplier_users(order.supplier_id) | d.admins
     if meta.get("reason") == "past_eta":
-        return Notice("Order Escalated", f"Order #{order.id} is past its ETA", recipients)
+        return notice("ORDER_ESCALATED.past_eta", {"order_id": order.id}, recipients)
     hours = meta.get("hours")
     if not isinstance(hours, int):  # a manual event: hours since the order last changed
-        hours = hours_since(order.updated_at, datetime.now(UTC))
-    return Notice("Order Escalated", f"Order #{order.id} not confirmed for {hours} h", recipients)
+        hours = hours_since(order.updated_at, clock.now())
+    return notice("ORDER_ESCALATED.unconfirmed", {"order_id": order.id, "hours": hours}, recipients)
 
 
 ORDER_NOTICES: dict[EventType, OrderNoticeBuilder] = {
@@ -375,18 +394,16 @@ ORDER_NOTICES: dict[EventType, OrderNoticeBuilder] = {
     EventType.ETA_UPDATED: _eta_updated,
     EventType.MATCHING_FAILED: _matching_failed,
     EventType.ORDER_ESCALATED: _escalated,
+    EventType.ETA_DISPUTED: _eta_disputed,
 }
 
 
 def low_stock_notice(ctx: StockContext, directory: Directory, event: EventLog) -> Notice:
     item = ctx.item
     quantity = event.event_metadata.get("quantity", item.quantity)
-    return Notice(
-        "Low Stock Alert",
-        f"Part {ctx.part.name if ctx.part else item.part_id} is below threshold ({quantity} remaining)",
-        directory.supplier_users(item.supplier_id) | directory.admins,
-        link=f"/inventory/{item.part_id}",
-    )
+    params = {"part": ctx.part.name if ctx.part else item.part_id, "quantity": quantity}
+    recipients = directory.supplier_users(item.supplier_id) | directory.admins
+    return notice("LOW_STOCK_ALERT", params, recipients, link=f"/inventory/{item.part_id}")
 
 
 def build_notice(contexts: Contexts, event: EventLog) -> Notice | None:

@@ -12,15 +12,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import CursorResult, Insert, insert
-from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
-from common.db import attach_as_loaded, execute_core
+from common.db import attach_as_loaded, execute_core, run_after_commit
 from common.events import relay
 from common.events.types import EventType, spec_for
 from common.models import DeliveryState, EventLog, utcnow
-
-_HOOK_FLAG = "partpulse_relay_hook"
 
 
 def emit_event(
@@ -111,7 +108,7 @@ def _insert(session: Session, rows: list[dict[str, Any]], statement: Insert) -> 
     params = [{_COLUMN_NAMES[key]: value for key, value in row.items()} for row in rows]
     # One row (every request's case) goes as a plain execute, not down the executemany path.
     result = execute_core(session, statement, params[0] if len(params) == 1 else params)
-    _wake_relay_after_commit(session)
+    run_after_commit(session, wake_relay)
     return result
 
 
@@ -122,15 +119,10 @@ _INSERT_EVENTS_QUIETLY = insert(EventLog)  # a bulk import's thousands of ids ar
 _COLUMN_NAMES = {attr.key: attr.columns[0].name for attr in EventLog.__mapper__.column_attrs}
 
 
-def _wake_relay_after_commit(session: Session) -> None:
-    # A rolled-back session keeps the listener until its next commit; waking
-    # the relay then is harmless, because the relay reads only committed rows.
-    if session.info.get(_HOOK_FLAG):
-        return
-    session.info[_HOOK_FLAG] = True
+def wake_relay(_committed: Session) -> None:
+    """The after-commit step of every write that leaves PENDING rows: the relay hands them over.
 
-    def _after_commit(committed: Session) -> None:
-        committed.info.pop(_HOOK_FLAG, None)
-        relay.wake()
-
-    sa_event.listen(session, "after_commit", _after_commit, once=True)
+    One left waiting by a rolled-back session runs at its next commit; waking
+    the relay then is harmless, because the relay reads only committed rows.
+    """
+    relay.wake()

@@ -36,6 +36,7 @@ class EventType(StrEnum):
     ETA_UPDATED = "ETA_UPDATED"
     MATCHING_FAILED = "MATCHING_FAILED"
     ORDER_ESCALATED = "ORDER_ESCALATED"
+    ETA_DISPUTED = "ETA_DISPUTED"  # the buyer disputes an ETA from its notification (issue 23)
 
 
 @dataclass(frozen=True)
@@ -62,9 +63,15 @@ CATALOGUE: dict[EventType, EventSpec] = {
     EventType.ETA_UPDATED: EventSpec(_ORDER, _NOTIFY),
     EventType.MATCHING_FAILED: EventSpec(_ORDER, _NOTIFY),
     EventType.ORDER_ESCALATED: EventSpec(_ORDER, _NOTIFY),
+    EventType.ETA_DISPUTED: EventSpec(_ORDER, _NOTIFY),
 }
 
 ALL_QUEUES = [q.value for q in Queue]
+
+
+# The event types this release knows: a relay claims only these (rows of a type a
+# newer release added wait for it), and only these can be replayed.
+KNOWN_TYPES = sorted(t.value for t in CATALOGUE)
 
 
 def spec_for(event_type: str) -> EventSpec:

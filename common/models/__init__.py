@@ -1,4 +1,5 @@
-from common.models.accounts import Factory, Role, Supplier, User
+from common.models.accounts import Factory, OrganisationCalendar, Role, Supplier, User
+from common.models.actions import EventAction, OrderExclusion
 from common.models.base import Base, utcnow
 from common.models.catalog import InventoryItem, Part
 from common.models.events import DeliveryState, EventLog, Notification
@@ -12,12 +13,14 @@ from common.models.mail import (
     OrderEscalation,
 )
 from common.models.orders import Delivery, Order, OrderItem, OrderStatus, OrderStatusChange
+from common.models.unread import UnreadChange, UnreadTotal
 
 __all__ = [
     "Base",
     "Delivery",
     "DeliveryState",
     "EscalationReason",
+    "EventAction",
     "EventLog",
     "Factory",
     "IdempotencyKey",
@@ -30,12 +33,16 @@ __all__ = [
     "NotificationPreference",
     "Order",
     "OrderEscalation",
+    "OrderExclusion",
     "OrderItem",
     "OrderStatus",
     "OrderStatusChange",
+    "OrganisationCalendar",
     "Part",
     "Role",
     "Supplier",
+    "UnreadChange",
+    "UnreadTotal",
     "User",
     "utcnow",
 ]

@@ -16,11 +16,16 @@ class MailState(StrEnum):
     SENDING = "SENDING"
     SENT = "SENT"
     FAILED = "FAILED"
+    # Quiet hours (issue 25): HELD until not_before, outside the user's e-mail window;
+    # MERGED: released together with others as one mail (merged_into_id).
+    HELD = "HELD"
+    MERGED = "MERGED"
 
 
 class MailKind(StrEnum):
     SINGLE = "single"  # one mail per notification
     DIGEST = "digest"  # the low-stock digest of one user's period
+    BUNDLE = "bundle"  # several held mails released as one (`{n} updates while you were away`)
 
 
 class MailOutbox(Base):
@@ -36,13 +41,22 @@ class MailOutbox(Base):
             postgresql_where=text("state IN ('PENDING', 'SENDING')"),
             sqlite_where=text("state IN ('PENDING', 'SENDING')"),
         ),
+        # The held-mail release claims due rows by this index (issue 25).
+        Index(
+            "ix_mail_outbox_held",
+            "not_before",
+            postgresql_where=text("state = 'HELD'"),
+            sqlite_where=text("state = 'HELD'"),
+        ),
+        # Retention purges sent and failed mails by age.
+        Index("ix_mail_outbox_created", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     to_address: Mapped[str] = mapped_column(String(320))
     kind: Mapped[str] = mapped_column(String(10), default=MailKind.SINGLE)
-    event_id: Mapped[int | None] = mapped_column(ForeignKey("event_logs.id", ondelete="CASCADE"))
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("event_logs.id", ondelete="SET NULL"))
     subject: Mapped[str] = mapped_column(String(300))
     body_text: Mapped[str] = mapped_column(Text)
     body_html: Mapped[str] = mapped_column(Text)
@@ -53,6 +67,11 @@ class MailOutbox(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Quiet hours: when a held mail may go (kept after its release, for the event log).
+    not_before: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    merged_into_id: Mapped[int | None] = mapped_column(
+        ForeignKey("mail_outbox.id", ondelete="SET NULL"), nullable=True
+    )
 
 
 class MailDigestItem(Base):
@@ -72,7 +91,7 @@ class MailDigestItem(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    event_id: Mapped[int] = mapped_column(ForeignKey("event_logs.id", ondelete="CASCADE"))
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("event_logs.id", ondelete="SET NULL"))
     supplier_id: Mapped[int] = mapped_column(ForeignKey("suppliers.id", ondelete="CASCADE"))
     part_id: Mapped[int] = mapped_column(ForeignKey("parts.id", ondelete="CASCADE"))
     quantity: Mapped[int] = mapped_column(Integer)

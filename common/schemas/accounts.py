@@ -1,14 +1,15 @@
 from typing import Annotated
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, StrictBool, model_validator
 
+from common.emails import check_address
 from common.models import Role
 from common.schemas.base import InputModel, OutputModel
 
 Name = Annotated[str, Field(min_length=1, max_length=200)]
-# A plain shape check: the platform's demo domain (.test) is a reserved name that
-# strict validators refuse.
-Email = Annotated[str, Field(max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+# One address, checked by email-validator (common/emails.py): `.test`, the demo
+# accounts' domain, is allowed; `a,x@evil.test` (two recipients in To:) is not.
+Email = Annotated[str, Field(max_length=320), AfterValidator(check_address)]
 
 
 class LoginRequest(InputModel):
@@ -24,6 +25,8 @@ class UserOut(OutputModel):
     factory_id: int | None
     supplier_id: int | None
     is_active: bool
+    # May edit the organisation's calendar (issue 25).
+    is_manager: bool = False
 
 
 class TokenOut(OutputModel):
@@ -42,6 +45,7 @@ class UserCreate(InputModel):
     role: Role
     factory_id: int | None = None
     supplier_id: int | None = None
+    is_manager: StrictBool = False
 
 
 class UserUpdate(InputModel):
@@ -49,6 +53,7 @@ class UserUpdate(InputModel):
 
     full_name: Name | None = None
     is_active: bool | None = None
+    is_manager: StrictBool | None = None
 
     @model_validator(mode="after")
     def _no_nulls(self) -> "UserUpdate":

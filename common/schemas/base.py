@@ -57,8 +57,25 @@ class CursorPage(Page[T], Generic[T]):
     next_cursor: str | None
 
 
+OUT_OF_RANGE = "must be a time whose UTC value falls within the years 1 to 9999"
+
+
+def as_utc(value: datetime) -> datetime:
+    """The time in UTC (no zone means UTC); ValueError when UTC has no such time.
+
+    `0001-01-01T00:00:00+14:00` and `9999-12-31T23:59:59-14:00` are valid ISO 8601
+    but fall outside Python's (and the database's) calendar once in UTC.
+    """
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(OUT_OF_RANGE) from None
+
+
 def _assume_utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return as_utc(value)
 
 
 # A timestamp without a zone is read as UTC.

@@ -1,13 +1,18 @@
+import logging
+from datetime import UTC, datetime
+
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
-from common.db import execute_core
+from common.db import execute_core, run_after_commit
 from common.models import Factory, Role, Supplier, User
 from common.security import burn_password_check, hash_password, verify_password
 from common.services.errors import Conflict, Invalid, NotFound, Unauthorized
 from common.services.pagination import PageData, paginate
 
 BAD_CREDENTIALS = "Incorrect email or password"
+log = logging.getLogger(__name__)
+_DEACTIVATED_KEY = "partpulse.deactivated_users"
 
 
 def normalize_email(email: str) -> str:
@@ -46,6 +51,21 @@ _ACTIVE_ROLES = select(User.id, User.role).where(
 )
 
 
+def active_roles_since(session: Session, user_ids: set[int]) -> dict[int, tuple[str, datetime | None]]:
+    """active_roles with each user's last deactivation (its tokens before it stay refused)."""
+    rows = execute_core(session, _ACTIVE_ROLES_SINCE, {"ids": list(user_ids)})
+    return {row.id: (row.role, _aware(row.deactivated_at)) for row in rows}
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
+
+
+_ACTIVE_ROLES_SINCE = select(User.id, User.role, User.deactivated_at).where(
+    User.id.in_(bindparam("ids", expanding=True)), User.is_active
+)
+
+
 def create_user(
     session: Session,
     *,
@@ -55,6 +75,7 @@ def create_user(
     role: Role,
     factory_id: int | None = None,
     supplier_id: int | None = None,
+    is_manager: bool = False,
 ) -> User:
     email = normalize_email(email)
     _check_affiliation(session, role, factory_id, supplier_id)
@@ -67,6 +88,7 @@ def create_user(
         role=role.value,
         factory_id=factory_id if role == Role.BUYER else None,
         supplier_id=supplier_id if role == Role.SUPPLIER else None,
+        is_manager=is_manager,
     )
     session.add(user)
     session.flush()
@@ -95,11 +117,19 @@ def list_users(session: Session, *, limit: int, offset: int) -> PageData[User]:
 
 
 def update_user(
-    session: Session, admin: User, user_id: int, *, full_name: str | None, is_active: bool | None
+    session: Session,
+    admin: User,
+    user_id: int,
+    *,
+    full_name: str | None,
+    is_active: bool | None,
+    is_manager: bool | None = None,
 ) -> User:
     """Renames or (de)activates a user. A deactivated user's tokens stop working at once
-    (every request and socket connect reads is_active); its open sockets are closed by
-    each gateway's socket watch; the pipeline never picks it as a recipient."""
+    (every request and socket connect reads is_active); once committed, a notice on the
+    user's room channel makes every gateway holding its sockets close them (issue 21;
+    the gateways' slow sweep catches a notice lost to a Redis outage); the pipeline
+    never picks it as a recipient."""
     user = session.get(User, user_id, with_for_update=True)
     if user is None:
         raise NotFound(f"No user with id {user_id}")
@@ -107,7 +137,31 @@ def update_user(
         raise Conflict("You cannot deactivate your own account")
     if full_name is not None:
         user.full_name = full_name.strip()
+    if is_manager is not None:
+        user.is_manager = is_manager
     if is_active is not None:
+        if user.is_active and not is_active:
+            user.deactivated_at = datetime.now(UTC)  # every token issued before it ends
+            _announce_after_commit(session, user.id, user.deactivated_at)
         user.is_active = is_active
     session.flush()
     return user
+
+
+def _announce_after_commit(session: Session, user_id: int, at: datetime) -> None:
+    session.info.setdefault(_DEACTIVATED_KEY, {})[user_id] = at.timestamp()
+    run_after_commit(session, _announce_deactivations, on_rollback=_forget_deactivations)
+
+
+def _forget_deactivations(session: Session) -> None:
+    session.info.pop(_DEACTIVATED_KEY, None)
+
+
+def _announce_deactivations(session: Session) -> None:
+    from common.events.publisher import publish_deactivations
+
+    pending: dict[int, float] = session.info.pop(_DEACTIVATED_KEY, {})
+    try:
+        publish_deactivations(sorted(pending.items()))
+    except Exception as exc:  # committed already: the gateways' sweep closes the sockets
+        log.warning("could not announce deactivations %s (%s)", sorted(pending), exc)

@@ -8,6 +8,10 @@ class DomainError(Exception):
         super().__init__(detail)
         self.detail = detail
 
+    def body(self) -> dict[str, object]:
+        """The JSON answer: `{"detail": ...}`, plus what a subclass adds (a 409's `state`)."""
+        return {"detail": self.detail}
+
 
 class NotFound(DomainError):
     status_code = 404

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from common import clock
 from common.config import get_settings
 from common.db import insert_on_conflict
 from common.events.bus import emit_event
@@ -30,7 +31,6 @@ from common.models import (
     OrderEscalation,
     OrderStatus,
     OrderStatusChange,
-    utcnow,
 )
 from common.services.metadata import order_ids
 
@@ -112,7 +112,7 @@ def escalate_due_orders(session: Session, now: datetime | None = None) -> list[i
 
     The caller commits (the relay then hands the events to the workers).
     """
-    now = now or utcnow()
+    now = now or clock.now()  # issue 24: one clock a test can shift
     due = due_escalations(session, now)
     if not due:
         return []

@@ -4,15 +4,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import event as sa_event
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from common.events import relay
-from common.events.bus import NewEvent, emit_many
-from common.events.types import EntityType, EventType, spec_for
+from common.db import run_after_commit
+from common.events.bus import NewEvent, emit_many, wake_relay
+from common.events.types import KNOWN_TYPES, EntityType, EventType, spec_for
 from common.models import DeliveryState, EventLog, User
-from common.services.errors import DomainError, Invalid, NotFound
+from common.services.errors import Conflict, DomainError, Invalid, NotFound
+from common.services.mail.holding import held_until_of_events
 from common.services.metadata import entities_ids
 from common.services.pagination import CursorPageData, paginate_by_id
 
@@ -20,7 +20,7 @@ from common.services.pagination import CursorPageData, paginate_by_id
 def list_events(
     session: Session,
     *,
-    event_type: EventType | None,
+    event_type: str | None,
     entity_type: EntityType | None,
     entity_id: int | None,
     date_from: datetime | None,
@@ -46,7 +46,12 @@ def list_events(
         query = query.where(EventLog.created_at >= date_from)
     if date_to is not None:
         query = query.where(EventLog.created_at <= date_to)
-    return paginate_by_id(session, query, EventLog.id, limit=limit, offset=offset, cursor=cursor)
+    page = paginate_by_id(session, query, EventLog.id, limit=limit, offset=offset, cursor=cursor)
+    # Quiet hours (issue 25): when the event's mails were held until (one query for the page).
+    held = held_until_of_events(session, [e.id for e in page["items"]])
+    for item in page["items"]:
+        item.mail_held_until = held.get(item.id)  # type: ignore[attr-defined]
+    return page
 
 
 @dataclass(frozen=True)
@@ -68,6 +73,29 @@ def fire_events(session: Session, requests: list[tuple[int, ManualEvent]]) -> li
     refused request writes nothing. The server adds the entity's ids
     (`order_id`, `supplier_id`, ...) to `metadata`, and they win over the caller's.
     """
+    outcomes, accepted = _checked(session, requests)
+    event_ids = emit_many(session, [new for _, new in accepted])
+    for (index, _), event_id in zip(accepted, event_ids, strict=True):
+        outcomes[index] = event_id
+    return [outcomes[index] for index in range(len(requests))]
+
+
+def fire_batch(session: Session, admin_id: int, batch: list[ManualEvent]) -> list[int]:
+    """One admin's batch (POST /api/events/batch): every event, in order, or none.
+
+    Each refused item is named by its position (`InvalidBatch`), and nothing is
+    written: the items are checked before the one INSERT.
+    """
+    refusals, accepted = _checked(session, [(admin_id, event) for event in batch])
+    if refusals:
+        raise InvalidBatch(refusals)
+    return emit_many(session, [new for _, new in accepted])
+
+
+def _checked(
+    session: Session, requests: list[tuple[int, ManualEvent]]
+) -> tuple[dict[int, int | DomainError], list[tuple[int, NewEvent]]]:
+    """The refusals by request index, and the accepted requests' events ready to write."""
     outcomes: dict[int, int | DomainError] = {}
     for index, (_, event) in enumerate(requests):
         refusal = _entity_type_refusal(event)
@@ -81,10 +109,28 @@ def fire_events(session: Session, requests: list[tuple[int, ManualEvent]]) -> li
             outcomes[index] = ids
         else:
             accepted.append((index, _new_event(*requests[index], ids)))
-    event_ids = emit_many(session, [new for _, new in accepted])
-    for (index, _), event_id in zip(accepted, event_ids, strict=True):
-        outcomes[index] = event_id
-    return [outcomes[index] for index in range(len(requests))]
+    return outcomes, accepted
+
+
+class InvalidBatch(DomainError):
+    """A batch with refused items: 422, located as request validation errors are
+    (`["body", "events", i, field]`), so a client handles both the same way."""
+
+    status_code = 422
+
+    def __init__(self, refusals: dict[int, int | DomainError]) -> None:
+        super().__init__("invalid events in the batch")
+        located = [_located(index, refusal) for index, refusal in sorted(refusals.items())]
+        self.detail = located  # type: ignore[assignment]
+
+
+def _located(index: int, refusal: int | DomainError) -> dict[str, Any]:
+    missing = isinstance(refusal, NotFound)  # else the entity type does not fit the event
+    return {
+        "type": "not_found" if missing else "value_error",
+        "loc": ["body", "events", index, "entity_id" if missing else "entity_type"],
+        "msg": str(refusal),
+    }
 
 
 def _entity_type_refusal(event: ManualEvent) -> Invalid | None:
@@ -121,10 +167,15 @@ def replay_event(session: Session, event_id: int) -> EventLog:
     event = session.scalar(select(EventLog).where(EventLog.id == event_id).with_for_update())
     if event is None:
         raise NotFound(f"Event {event_id} not found")
+    if event.event_type not in KNOWN_TYPES:
+        raise Conflict(
+            f"Event {event_id} is of type {event.event_type}, which this release does not know;"
+            " it waits for a release that does"
+        )
     event.state = DeliveryState.PENDING
     event.queued_at = None
     event.redeliver_at = None
     event.sends = 0
     session.flush()
-    sa_event.listen(session, "after_commit", lambda _s: relay.wake(), once=True)
+    run_after_commit(session, wake_relay)
     return event

@@ -117,6 +117,14 @@ def import_stock(
     return len(rows)
 
 
+def stock_ids(session: Session, supplier_id: int, part_ids: list[int]) -> list[tuple[str, int]]:
+    """("inventory", id) of the supplier's rows of these parts (one query)."""
+    query = select(InventoryItem.id).where(
+        InventoryItem.supplier_id == supplier_id, InventoryItem.part_id.in_(part_ids)
+    )
+    return [("inventory", int(i)) for i in session.scalars(query)]
+
+
 def _some(ids: list[int]) -> str:
     shown = ", ".join(str(i) for i in ids[:20])
     return shown + (f" and {len(ids) - 20} more" if len(ids) > 20 else "")

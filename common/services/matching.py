@@ -7,12 +7,21 @@ score wins, then the lowest total price, then the lowest id.
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
+from common.db import execute_core
 from common.events.bus import emit_event
 from common.events.types import EntityType, EventType
-from common.models import InventoryItem, Order, OrderStatus, OrderStatusChange, Supplier, utcnow
+from common.models import (
+    InventoryItem,
+    Order,
+    OrderExclusion,
+    OrderStatus,
+    OrderStatusChange,
+    Supplier,
+    utcnow,
+)
 from common.services.errors import Conflict, NotFound
 from common.services.metadata import order_ids
 
@@ -59,7 +68,15 @@ def match_order(session: Session, order_id: int) -> Order:
     if order.status != OrderStatus.PLACED:
         raise Conflict(f"Order {order.id} is {order.status}; only a PLACED order can be matched")
     needed = {item.part_id: item.quantity for item in order.items}
-    stock = list(session.scalars(select(InventoryItem).where(InventoryItem.part_id.in_(needed))))
+    # A supplier released from this order (decline, rematch) is never matched to it again.
+    excluded = select(OrderExclusion.supplier_id).where(OrderExclusion.order_id == order.id)
+    stock = list(
+        session.scalars(
+            select(InventoryItem).where(
+                InventoryItem.part_id.in_(needed), InventoryItem.supplier_id.not_in(excluded)
+            )
+        )
+    )
     supplier_ids = {row.supplier_id for row in stock}
     scores = dict(
         session.execute(
@@ -70,8 +87,21 @@ def match_order(session: Session, order_id: int) -> Order:
     if winner is None:
         emit_event(session, EventType.MATCHING_FAILED, EntityType.ORDER, order.id, metadata=order_ids(order))
         return order
-    order.supplier_id = winner.supplier_id
-    order.status = OrderStatus.MATCHED
+    # A conditional UPDATE whose row count is checked, not the status read above:
+    # SQLite (standalone) has no row locks, so two processes may both have read
+    # PLACED. Only the one whose UPDATE moved the order matched it; the other
+    # does nothing and emits nothing.
+    moved = execute_core(
+        session,
+        update(Order)
+        .where(Order.id == order.id, Order.status == OrderStatus.PLACED)
+        .values(status=OrderStatus.MATCHED, supplier_id=winner.supplier_id, updated_at=utcnow())
+        .execution_options(synchronize_session=False),
+    )
+    if moved.rowcount != 1:
+        session.expire(order)
+        raise Conflict(f"Order {order_id} was matched or moved meanwhile; only a PLACED order can be matched")
+    session.expire(order, ["status", "supplier_id", "updated_at"])
     for item in order.items:
         item.unit_price = prices[item.part_id]
     order.status_history.append(OrderStatusChange(status=OrderStatus.MATCHED, at=utcnow()))

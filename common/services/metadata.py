@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from common.events.types import EntityType
 from common.models import InventoryItem, Order, Part, Supplier, User
+from common.schemas.base import OUT_OF_RANGE, as_utc
 from common.services.errors import NotFound
 
 # The ids an order event carries: metadata key -> column. Read from a loaded
@@ -104,9 +105,13 @@ def check_manual_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
             try:
                 if not isinstance(value, str):
                     raise TypeError
-                datetime.fromisoformat(value)
+                moment = datetime.fromisoformat(value)
             except (TypeError, ValueError):
                 raise ValueError(f"metadata.{key} must be an ISO 8601 time") from None
+            try:
+                as_utc(moment)
+            except ValueError:
+                raise ValueError(f"metadata.{key} {OUT_OF_RANGE}") from None
     for key in TEXT_KEYS:
         if key in metadata:
             value = metadata[key]

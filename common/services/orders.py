@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, select, true
+from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from common.events.bus import emit_event
@@ -11,6 +11,7 @@ from common.models import (
     Delivery,
     InventoryItem,
     Order,
+    OrderExclusion,
     OrderItem,
     OrderStatus,
     OrderStatusChange,
@@ -24,6 +25,7 @@ from common.services.errors import Conflict, Forbidden, Invalid, NotFound
 from common.services.inventory import alert_if_newly_low, is_low
 from common.services.metadata import order_ids
 from common.services.pagination import PageData, paginate
+from common.services.visibility import orders_visible_to
 
 S = OrderStatus
 
@@ -54,15 +56,6 @@ EVENT_FOR_STATUS: dict[OrderStatus, EventType] = {
 PLANNABLE = {S.CONFIRMED, S.DISPATCHED, S.IN_TRANSIT}
 
 
-def visible_to(user: User) -> ColumnElement[bool]:
-    """The orders a user may see: a buyer its factory's, a supplier those matched to it."""
-    if user.role == Role.ADMIN:
-        return true()
-    if user.role == Role.BUYER:
-        return Order.factory_id == user.factory_id
-    return Order.supplier_id == user.supplier_id
-
-
 def _with_details() -> Any:
     # One query per relationship for the whole page of orders, never one per row.
     return (
@@ -78,7 +71,7 @@ def list_orders(
 ) -> PageData[Order]:
     query = (
         select(Order)
-        .where(visible_to(user))
+        .where(orders_visible_to(user))
         .options(*_with_details())
         .order_by(Order.created_at.desc(), Order.id.desc())
     )
@@ -88,7 +81,7 @@ def list_orders(
 
 
 def get_order(session: Session, user: User, order_id: int, *, for_update: bool = False) -> Order:
-    query = select(Order).where(Order.id == order_id, visible_to(user)).options(*_with_details())
+    query = select(Order).where(Order.id == order_id, orders_visible_to(user)).options(*_with_details())
     if for_update:
         query = query.with_for_update(of=Order)
     order = session.scalar(query)
@@ -268,19 +261,13 @@ def plan_delivery(session: Session, supplier: User, order_id: int, data: Deliver
     session.add(delivery)
     order.eta = data.eta
     session.flush()
-    emit_event(
+    _emit_delivery_event(
         session,
         EventType.DELIVERY_PLANNED,
-        EntityType.ORDER,
-        order.id,
-        actor_id=supplier.id,
-        metadata={
-            **order_ids(order),
-            "delivery_id": delivery.id,
-            "eta": delivery.eta.isoformat(),
-            "carrier": delivery.carrier,
-            "tracking_ref": delivery.tracking_ref,
-        },
+        supplier,
+        order,
+        delivery,
+        {"carrier": delivery.carrier, "tracking_ref": delivery.tracking_ref},
     )
     return delivery
 
@@ -296,17 +283,66 @@ def update_eta(session: Session, supplier: User, order_id: int, data: DeliveryUp
     delivery.eta = data.eta
     order.eta = data.eta
     session.flush()
-    emit_event(
-        session,
-        EventType.ETA_UPDATED,
-        EntityType.ORDER,
-        order.id,
-        actor_id=supplier.id,
-        metadata={
-            **order_ids(order),
-            "delivery_id": delivery.id,
-            "eta": data.eta.isoformat(),
-            "previous_eta": previous.isoformat(),
-        },
+    _emit_delivery_event(
+        session, EventType.ETA_UPDATED, supplier, order, delivery, {"previous_eta": previous.isoformat()}
     )
     return delivery
+
+
+def _emit_delivery_event(
+    session: Session,
+    event_type: EventType,
+    supplier: User,
+    order: Order,
+    delivery: Delivery,
+    details: dict[str, Any],
+) -> None:
+    """DELIVERY_PLANNED or ETA_UPDATED: the order's ids, the delivery and its ETA, then `details`."""
+    metadata = {**order_ids(order), "delivery_id": delivery.id, "eta": delivery.eta.isoformat(), **details}
+    emit_event(session, event_type, EntityType.ORDER, order.id, actor_id=supplier.id, metadata=metadata)
+
+
+def release_supplier(
+    session: Session, actor: User, order_id: int, *, via: str, reason: str | None = None
+) -> Order:
+    """decline (the matched supplier) or rematch (an admin): MATCHED -> PLACED, or a PLACED order
+    matched again; the supplier released is excluded from this order and loses access to it.
+
+    Only these actions move an order back to PLACED (issue 23). The history records who;
+    ORDER_PLACED is recorded again (metadata `rematch`), so matching runs again in the
+    worker and `order_status` PLACED reaches the released supplier's users too.
+    """
+    order = get_order(session, actor, order_id, for_update=True)
+    if via == "decline" and Role(actor.role) != Role.SUPPLIER:
+        raise Forbidden("Only the matched supplier can decline an order")
+    if via == "rematch" and Role(actor.role) != Role.ADMIN:
+        raise Forbidden("Only an admin can match an order again")
+    current = OrderStatus(order.status)
+    allowed = {S.MATCHED} if via == "decline" else {S.PLACED, S.MATCHED}
+    if current not in allowed:
+        raise Conflict(f"Cannot move order {order.id} from {current} to {S.PLACED}")
+    released = order.supplier_id if current == S.MATCHED else None
+    if released is not None:
+        session.add(
+            OrderExclusion(order_id=order.id, supplier_id=released, via=via, actor_id=actor.id, reason=reason)
+        )
+        order.supplier_id = None
+        for item in order.items:
+            item.unit_price = None
+        order.status = S.PLACED
+        _record_status(session, order, S.PLACED, actor_id=actor.id)
+    metadata: dict[str, Any] = {**order_ids(order), "rematch": via, "previous_status": current.value}
+    if released is not None:
+        metadata["released_supplier_id"] = released
+    if reason:
+        metadata["reason"] = reason
+    units = sum(i.quantity for i in order.items)
+    emit_event(
+        session,
+        EventType.ORDER_PLACED,
+        EntityType.ORDER,
+        order.id,
+        actor_id=actor.id,
+        metadata={**metadata, "total_units": units},
+    )
+    return order

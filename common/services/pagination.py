@@ -2,7 +2,7 @@ import base64
 import binascii
 from typing import Any, Generic, TypedDict, TypeVar
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, select, tuple_
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from common.services.errors import Invalid
@@ -46,6 +46,67 @@ def decode_cursor(cursor: str) -> int:
     if prefix != "id" or not number.isdigit() or not 0 < int(number) < 2**63:
         raise Invalid("cursor does not decode; use a next_cursor from a previous page")
     return int(number)
+
+
+def encode_key_cursor(*parts: int | str) -> str:
+    """A cursor of a list sorted by a compound key: "k:<part>:<part>...", opaque to clients."""
+    raw = ":".join(["k", *(str(p) for p in parts)])
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_key_cursor(cursor: str, kinds: tuple[type, ...]) -> tuple[Any, ...]:
+    """The parts of an encode_key_cursor cursor, typed as `kinds` (int or str); 422 otherwise.
+
+    An "id:<n>" cursor of the id-sorted lists decodes as (n, n, ...), so a client
+    holding one from before keeps its place.
+    """
+    bad = Invalid("cursor does not decode; use a next_cursor from a previous page")
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise bad from None
+    if raw.startswith("id:") and all(k is int for k in kinds):
+        return (decode_cursor(cursor),) * len(kinds)
+    prefix, *parts = raw.split(":")
+    if prefix != "k" or len(parts) != len(kinds):
+        raise bad
+    values: list[Any] = []
+    for part, kind in zip(parts, kinds, strict=True):
+        if kind is int:
+            if not part.isdigit() or not 0 < int(part) < 2**63:
+                raise bad
+            values.append(int(part))
+        else:
+            if not 0 < len(part) <= 40:
+                raise bad
+            values.append(part)
+    return tuple(values)
+
+
+def paginate_by_key(
+    session: Session,
+    query: Select[Any],
+    key: Any,
+    id_column: InstrumentedAttribute[int],
+    *,
+    limit: int,
+    offset: int | None,
+    cursor: str | None,
+) -> CursorPageData[Any]:
+    """paginate_by_id, sorted by (key, id) descending: the key is a row's position (issue 24)."""
+    if cursor is not None and offset is not None:
+        raise Invalid("Use either cursor or offset, not both")
+    offset = offset or 0
+    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    page_query = query.order_by(key.desc(), id_column.desc())
+    if cursor is not None:
+        after = decode_key_cursor(cursor, (int, int))
+        page_query = page_query.where(tuple_(key, id_column) < tuple_(*after))
+    page_query = page_query.add_columns(key.label("sort_key"))
+    rows = list(session.execute(page_query.limit(limit + 1).offset(offset)))
+    items, more = [r[0] for r in rows[:limit]], len(rows) > limit
+    next_cursor = encode_key_cursor(rows[limit - 1].sort_key, items[-1].id) if more else None
+    return {"items": items, "total": total, "limit": limit, "offset": offset, "next_cursor": next_cursor}
 
 
 def paginate_by_id(

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from common.db import execute_core, insert_on_conflict
 from common.events.types import EventType
+from common.i18n.zones import LOCALES, is_zone, user_zone_name
 from common.models import NotificationPreference, Role, User, utcnow
 from common.services.errors import Invalid
 
@@ -47,6 +48,10 @@ _TOLD_BY_ROLE: dict[Role, tuple[str, ...]] = {
         "ORDER_ESCALATED",
     ),
 }
+
+# ETA_DISPUTED (issue 23): the buyer disputes an ETA; the supplier and the admins are told.
+for _role in (Role.ADMIN, Role.SUPPLIER):
+    _TOLD_BY_ROLE[_role] += ("ETA_DISPUTED",)
 
 # Critical types: never muted in-app.
 ALWAYS_IN_APP = frozenset({"MATCHING_FAILED", "ORDER_CANCELLED", "ORDER_ESCALATED"})
@@ -129,6 +134,31 @@ def update_preferences(
         )
     session.flush()
     return get_preferences(session, user)
+
+
+def get_language(session: Session, user: User) -> dict[str, str | None]:
+    """The user's `locale` (null until chosen) and effective `timezone`."""
+    return {"locale": user.locale, "timezone": user_zone_name(session, user)}
+
+
+def check_language(changes: Mapping[str, str | None]) -> None:
+    """Refuse an unknown locale or zone before anything is written."""
+    locale = changes.get("locale")
+    if locale is not None and locale not in LOCALES:
+        raise Invalid(f"Unknown locale; one of {', '.join(LOCALES)}")
+    zone_name = changes.get("timezone")
+    if zone_name is not None and not is_zone(zone_name):
+        raise Invalid("Unknown time zone; an IANA name such as Europe/Berlin")
+
+
+def update_language(session: Session, user: User, changes: Mapping[str, str | None]) -> dict[str, str | None]:
+    """Set `locale` / `timezone` (a key present with null resets it); returns both."""
+    check_language(changes)
+    for key in ("locale", "timezone"):
+        if key in changes:
+            setattr(user, key, changes[key])
+    session.flush()
+    return get_language(session, user)
 
 
 def _switched_to_query(switch: Any, value: bool) -> Select[int]:

@@ -2,9 +2,11 @@
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
+from common.db import execute_core
 from common.models import Delivery, Order, OrderStatus, Supplier, utcnow
 
 INITIAL_SCORE = 80.0
@@ -33,11 +35,25 @@ def score_delivery(session: Session, order_id: int) -> Supplier | None:
         or order.delivered_at is None
     ):
         return None
+    # Scored once, by a conditional UPDATE whose row count is checked: SQLite
+    # (standalone) has no row locks, so two processes may both have read
+    # scored_at IS NULL; only the one whose UPDATE set it changes the score.
+    scored_at = utcnow()
+    claimed = execute_core(
+        session,
+        update(Order)
+        .where(Order.id == order.id, Order.scored_at.is_(None), Order.status == OrderStatus.DELIVERED)
+        .values(scored_at=scored_at)
+        .execution_options(synchronize_session=False),
+    )
+    if claimed.rowcount != 1:
+        session.expire(order)
+        return None
     planned_eta = session.scalar(select(Delivery.eta).where(Delivery.order_id == order.id))
     on_time = was_on_time(order.delivered_at, planned_eta, order.needed_by)
     supplier = session.scalar(select(Supplier).where(Supplier.id == order.supplier_id).with_for_update())
     assert supplier is not None
     supplier.reliability_score = next_score(supplier.reliability_score, on_time)
-    order.scored_at = utcnow()
+    set_committed_value(order, "scored_at", scored_at)
     session.flush()
     return supplier

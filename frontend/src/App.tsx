@@ -1,10 +1,14 @@
 import { LogOut } from "lucide-react";
 import { useEffect, useState } from "react";
 import { Toaster } from "react-hot-toast";
+import { useTranslation } from "react-i18next";
 import { BrowserRouter, Link, Navigate, NavLink, Outlet, Route, Routes, useNavigate } from "react-router-dom";
+import { LiveStatus } from "./components/LiveStatus";
 import { NotificationBell } from "./components/NotificationBell";
 import { useNotificationFeed } from "./hooks/useNotifications";
-import { setUnauthorizedHandler } from "./lib/api";
+import { applyUserSettings, resetUserSettings } from "./i18n";
+import { api, setUnauthorizedHandler } from "./lib/api";
+import { endSession } from "./lib/session";
 import { AdminPage } from "./pages/Admin";
 import { InventoryPage } from "./pages/Inventory";
 import { InventoryItemPage } from "./pages/InventoryItem";
@@ -33,9 +37,17 @@ function useMedia(query: string): boolean {
 function SignedInLayout() {
   const { token, user, signOut } = useAuth();
   const navigate = useNavigate();
+  const { t } = useTranslation();
   useNotificationFeed();
+  // The user's language and time zone (CONTRACT §8); the browser's until they arrive, and again once signed out.
   useEffect(() => {
-    setUnauthorizedHandler(() => useAuth.getState().signOut());
+    if (!token) return;
+    api.preferences().then((p) => applyUserSettings(p.locale, p.timezone), () => {});
+    return resetUserSettings;
+  }, [token]);
+  useEffect(() => {
+    // A 401 on a signed-in request: the token was revoked or expired.
+    setUnauthorizedHandler(() => endSession());
   }, []);
   if (!token || !user) return <Navigate to="/login" replace />;
   const logout = () => {
@@ -46,26 +58,27 @@ function SignedInLayout() {
   const home = user.role === "admin" ? "/admin" : "/orders";
   return (
     <>
-      <a className="skip" href="#main">Skip to content</a>
+      <a className="skip" href="#main">{t("layout.skip")}</a>
       <header className="topbar">
         <Link to={home} className="brand">PartPulse</Link>
-        <nav aria-label="Main" className="main-nav">
-          <NavLink to="/orders">Orders</NavLink>
-          {user.role !== "buyer" && <NavLink to="/inventory">Inventory</NavLink>}
-          <NavLink to="/notifications">Notifications</NavLink>
-          {user.role === "admin" && <NavLink to="/admin">Admin</NavLink>}
-          <NavLink to="/settings">Settings</NavLink>
+        <nav aria-label={t("layout.mainNav")} className="main-nav">
+          <NavLink to="/orders">{t("layout.orders")}</NavLink>
+          {user.role !== "buyer" && <NavLink to="/inventory">{t("layout.inventory")}</NavLink>}
+          <NavLink to="/notifications">{t("layout.notifications")}</NavLink>
+          {user.role === "admin" && <NavLink to="/admin">{t("layout.admin")}</NavLink>}
+          <NavLink to="/settings">{t("layout.settings")}</NavLink>
         </nav>
         <div className="topbar-controls">
           <NotificationBell />
           <span className="who" title={user.email}>
-            {user.full_name} <span className="role">{user.role}</span>
+            {user.full_name} <span className="role">{t(`layout.roles.${user.role}`)}</span>
           </span>
           <button type="button" className="signout" onClick={logout}>
-            <LogOut size={16} aria-hidden="true" /> Sign out
+            <LogOut size={16} aria-hidden="true" /> {t("layout.signOut")}
           </button>
         </div>
       </header>
+      <LiveStatus />
       <div id="main" tabIndex={-1}>
         <Outlet />
       </div>

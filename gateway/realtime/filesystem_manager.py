@@ -14,9 +14,13 @@ from socketio.async_pubsub_manager import AsyncPubSubManager
 
 from common.config import Settings
 from common.events.transport import filesystem_connection_options
+from gateway.realtime.redis_manager import ControlMixin
 
 
-class AsyncFilesystemManager(AsyncPubSubManager):  # type: ignore[misc]
+class AsyncFilesystemManager(ControlMixin, AsyncPubSubManager):  # type: ignore[misc]
+    """Every gateway process reads every message (standalone mode has one or two);
+    batches and deactivation notices are handled as in distributed mode."""
+
     name = "filesystem"
 
     def __init__(self, settings: Settings) -> None:
@@ -53,6 +57,10 @@ class AsyncFilesystemManager(AsyncPubSubManager):  # type: ignore[misc]
         return message.payload
 
     async def _listen(self):  # type: ignore[no-untyped-def]
+        async for data in self._received(self._payloads()):
+            yield data
+
+    async def _payloads(self):  # type: ignore[no-untyped-def]
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(self._io, self._open_reader)
         while True:

@@ -1,6 +1,7 @@
 """The Socket.IO server: token check at connect, the user's and role's rooms, expiry."""
 
 import asyncio
+import heapq
 import logging
 import time
 from collections.abc import Callable
@@ -8,7 +9,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import socketio
-from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 
@@ -17,23 +17,30 @@ from common.config import Settings
 from common.db import DATABASE_UNAVAILABLE, get_sessionmaker
 from common.events.publisher import role_room, user_room
 from common.models import User
+from common.redis_client import RedisUse, connection_options
 from common.services.errors import Unauthorized
 from common.services.notifications import unread_states
 from gateway.deps import user_from_token
-from gateway.realtime.catch_up import missed_messages
+from gateway.realtime.catch_up import Message, missed_messages
 from gateway.realtime.filesystem_manager import AsyncFilesystemManager
-from gateway.realtime.redis_manager import CatchUpRedisManager
+from gateway.realtime.limits import SocketLimits, limits_for
+from gateway.realtime.redis_manager import RoomChannelManager
 
 log = logging.getLogger(__name__)
 
 
-async def _catch_up(user_ids: set[int], since: float) -> list[tuple[str, dict[str, Any], str]]:
+async def _catch_up(user_ids: set[int], since: float) -> tuple[list[Message], set[int]]:
     return await asyncio.to_thread(missed_messages, user_ids, since)
 
 
 def _client_manager(settings: Settings) -> socketio.AsyncManager:
     if settings.distributed:
-        return CatchUpRedisManager(settings.redis_url, settings.socketio_channel, _catch_up)
+        return RoomChannelManager(
+            settings,
+            _catch_up,
+            connection_options(RedisUse.SUBSCRIBER, settings),
+            connection_options(RedisUse.COMMAND, settings),
+        )
     return AsyncFilesystemManager(settings)
 
 
@@ -47,15 +54,6 @@ def _authenticate(token: Any) -> tuple[int, str, dict[str, int], float]:
         expires_at = float(decode_access_token(token)["exp"])
         state = unread_states(session, [user.id])[user.id]
         return user.id, user.role, state.payload(), expires_at
-    finally:
-        session.close()
-
-
-def _active_user_ids(user_ids: set[int]) -> set[int]:
-    """Which of these users still exist and are active: one query, whatever their number."""
-    session = get_sessionmaker()()
-    try:
-        return set(session.scalars(select(User.id).where(User.id.in_(user_ids), User.is_active.is_(True))))
     finally:
         session.close()
 
@@ -79,32 +77,40 @@ def _origin_checker(settings: Settings) -> Callable[[str | None, dict[str, Any]]
     return is_allowed
 
 
-def expired_sockets(sockets: dict[str, _Socket], now: float) -> list[tuple[str, str]]:
-    return [(sid, "Your session has expired") for sid, sock in sockets.items() if sock.expires_at <= now]
+class Deadlines:
+    """Sockets' token expiries in a heap: each second costs the sockets that expired, not a walk of all.
+
+    An entry of a socket that left stays until its time comes (or the heap is
+    rebuilt once it holds more than twice the live sockets)."""
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[float, str]] = []
+
+    def add(self, sid: str, expires_at: float) -> None:
+        heapq.heappush(self._heap, (expires_at, sid))
+
+    def due(self, sockets: dict[str, _Socket], now: float) -> list[str]:
+        expired = []
+        while self._heap and self._heap[0][0] <= now:
+            at, sid = heapq.heappop(self._heap)
+            sock = sockets.get(sid)
+            if sock is not None and sock.expires_at == at:
+                expired.append(sid)
+        if len(self._heap) > 2 * len(sockets) + 1_000:
+            self._heap = [(at, sid) for at, sid in self._heap if sid in sockets]
+            heapq.heapify(self._heap)
+        return expired
+
+    def __len__(self) -> int:
+        return len(self._heap)
 
 
-def deactivated_sockets(
-    sockets: dict[str, _Socket], asked: set[int], active: set[int]
-) -> list[tuple[str, str]]:
-    """The sockets of users the is_active query asked about and did not return.
-
-    Only those: a socket that connected while the query ran is not in `active`
-    either, yet nothing is known against its user.
-    """
-    return [
-        (sid, "Your account has been deactivated")
-        for sid, sock in sockets.items()
-        if sock.user_id in asked and sock.user_id not in active
-    ]
-
-
-# How often each gateway looks at its sockets: token expiry every tick (no I/O),
-# the users' is_active every ACTIVE_CHECK_TICKS ticks in one query.
 WATCH_TICK_SECONDS = 1.0
-ACTIVE_CHECK_TICKS = 2
+EXPIRED = "Your session has expired"
 
 
 def create_socket_server(settings: Settings) -> socketio.AsyncServer:
+    """The gateway's Socket.IO server, its handlers (SocketHandlers) registered."""
     sio = socketio.AsyncServer(
         async_mode="asgi",
         client_manager=_client_manager(settings),
@@ -112,22 +118,40 @@ def create_socket_server(settings: Settings) -> socketio.AsyncServer:
         logger=False,
         engineio_logger=False,
     )
-    sockets: dict[str, _Socket] = {}
-    watcher: list[asyncio.Task[None]] = []
+    limits = limits_for(sio, settings)  # per-user and per-gateway caps, unjoined sessions (issue 20)
+    handlers = SocketHandlers(sio, limits)
+    sio.manager.watcher = handlers  # deactivation notices, re-checks after a catch-up (issue 21)
+    sio.on("connect", handlers.connect)
+    sio.on("disconnect", handlers.disconnect)
+    return sio
 
-    # Client-sent events named "connect" or "disconnect" reach these handlers
-    # too: python-socketio dispatches a client EVENT packet by name, and only
-    # checks that the sender is connected (AsyncServer._handle_event). So each
-    # handler first makes sure it runs for the real thing:
-    # - the real connect runs while the sid is still pre-connected (the
-    #   manager marks it connected only after this handler accepted it);
-    # - the real disconnect runs while the sid is pending disconnect, so the
-    #   manager no longer reports it connected.
-    # A client event finds the sid fully connected and changes nothing
-    # (tests/integration/test_abuse.py holds the library to this).
 
-    @sio.event
-    async def connect(sid: str, environ: Any = None, auth: Any = None) -> None:
+class SocketHandlers:
+    """The server's handlers and what they share: this gateway's authenticated sockets
+    and the task that watches them (started by the first connect).
+
+    Client-sent events named "connect" or "disconnect" reach these handlers
+    too: python-socketio dispatches a client EVENT packet by name, and only
+    checks that the sender is connected (AsyncServer._handle_event). So each
+    handler first makes sure it runs for the real thing:
+    - the real connect runs while the sid is still pre-connected (the
+      manager marks it connected only after this handler accepted it);
+    - the real disconnect runs while the sid is pending disconnect, so the
+      manager no longer reports it connected.
+    A client event finds the sid fully connected and changes nothing
+    (tests/integration/test_abuse.py holds the library to this).
+    """
+
+    def __init__(self, sio: socketio.AsyncServer, limits: SocketLimits) -> None:
+        self.sio = sio
+        self.limits = limits
+        self.sockets: dict[str, _Socket] = {}
+        self.deadlines = Deadlines()
+        self._watcher: asyncio.Task[None] | None = None
+
+    async def connect(self, sid: str, environ: Any = None, auth: Any = None) -> None:
+        """The handshake: the token checked, the user's and role's rooms joined, the unread count sent."""
+        sio = self.sio
         if not sio.manager.is_pre_connected(sid, "/"):
             return None  # a client-sent "connect" event, not a handshake
         token = auth.get("token") if isinstance(auth, dict) else None
@@ -140,56 +164,67 @@ def create_socket_server(settings: Settings) -> socketio.AsyncServer:
             raise socketio.exceptions.ConnectionRefusedError(DATABASE_UNAVAILABLE) from None
         if not sio.manager.is_pre_connected(sid, "/"):
             return None  # the client left while we were checking its token
+        self.limits.admit(sid, user_id, token)  # ConnectionRefusedError past MAX_SOCKETS_PER_USER
         await sio.save_session(sid, {"user_id": user_id, "role": role})
         await sio.enter_room(sid, user_room(user_id))
         await sio.enter_room(sid, role_room(role))
-        sockets[sid] = _Socket(user_id, expires_at)
+        self.sockets[sid] = _Socket(user_id, expires_at)
+        self.deadlines.add(sid, expires_at)
+        wait = getattr(sio.manager, "wait_subscribed", None)
+        if wait is not None and not await wait([user_room(user_id), role_room(role)]):
+            log.warning("socket %s connected before its room channels were subscribed", sid)
         metrics.socket_connected()  # ops (issue 11)
-        if not watcher:
-            watcher.append(asyncio.create_task(_watch()))
+        if self._watcher is None:
+            self._watcher = asyncio.create_task(self.watch())
         await sio.emit("unread_count", count, to=sid)
 
-    @sio.event
-    async def disconnect(sid: str, reason: Any = None) -> None:
-        if sio.manager.is_connected(sid, "/"):
+    async def disconnect(self, sid: str, reason: Any = None) -> None:
+        if self.sio.manager.is_connected(sid, "/"):
             return None  # a client-sent "disconnect" event: the socket is not going anywhere
-        _forget(sid)
+        self.forget(sid)
 
-    def _forget(sid: str) -> None:
-        if sockets.pop(sid, None) is not None:  # a socket that got past connect
+    def forget(self, sid: str) -> None:
+        self.limits.forget(sid)
+        if self.sockets.pop(sid, None) is not None:  # a socket that got past connect
             metrics.socket_disconnected()  # ops (issue 11)
 
-    async def _end(sid: str, message: str) -> None:
-        _forget(sid)
-        await sio.emit("session_expired", {"message": message}, to=sid)
-        await sio.disconnect(sid)
+    async def end(self, sid: str, message: str) -> None:
+        """Tell the socket why, then close it."""
+        self.forget(sid)
+        await self.sio.emit("session_expired", {"message": message}, to=sid)
+        await self.sio.disconnect(sid)
 
-    async def _watch() -> None:
-        """Ends the sockets whose token expired or whose user was deactivated.
+    async def watch(self) -> None:
+        """Ends the sockets whose token expired, from their deadlines (Deadlines).
 
-        Deactivation is read from the database rather than announced on the
-        socket channel: every gateway sees it within ACTIVE_CHECK_TICKS ticks
-        (whichever gateway served the PATCH, even a change made straight in
-        the database), and a pub/sub message lost while Redis blinked cannot
-        leave a socket open. The cost is one indexed query per gateway every
-        2 s, and none while no socket is connected.
+        Deactivations are not polled here (issue 21): a deactivation's notice on
+        the user's room channel, the re-check after a catch-up and the slow
+        account sweep of limits.py end those sockets.
         """
-        tick = 0
         while True:
             await asyncio.sleep(WATCH_TICK_SECONDS)
-            tick += 1
             try:
-                for sid, message in expired_sockets(sockets, time.time()):
-                    await _end(sid, message)
-                if tick % ACTIVE_CHECK_TICKS or not sockets:
-                    continue
-                asked = {sock.user_id for sock in sockets.values()}
-                active = await asyncio.to_thread(_active_user_ids, asked)
-                for sid, message in deactivated_sockets(sockets, asked, active):
-                    await _end(sid, message)
-            except (DBAPIError, SQLAlchemyTimeoutError) as exc:
-                log.warning("socket watch: database unavailable (%s); trying again", type(exc).__name__)
+                for sid in self.deadlines.due(self.sockets, time.time()):
+                    await self.end(sid, EXPIRED)
             except Exception:
                 log.exception("socket watch failed; trying again")
 
-    return sio
+    # --- the manager's watcher (redis_manager.Watcher) ---
+
+    async def deactivated(self, user_id: int, at: float) -> None:
+        await self.limits.deactivated(user_id, at)
+
+    async def recheck(self, user_ids: set[int]) -> None:
+        try:
+            await self.limits.recheck(user_ids)
+        except (DBAPIError, SQLAlchemyTimeoutError) as exc:
+            log.warning("re-check after a catch-up: database unavailable (%s)", type(exc).__name__)
+
+    async def too_far_behind(self, user_ids: set[int]) -> None:
+        """Sockets whose catch-up was too long: their transport is closed, so the client
+        reconnects and reloads over REST (the web app does on every connect)."""
+        manager = self.sio.manager
+        for user_id in user_ids:
+            for sid, eio_sid in list(manager.get_participants("/", user_room(user_id))):
+                log.warning("closing socket %s of user %s: its catch-up is too long", sid, user_id)
+                self.limits.close_session(eio_sid)

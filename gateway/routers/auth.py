@@ -4,6 +4,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.security import OAuth2PasswordRequestForm
 from sqlalchemy.orm import Session
 
+from common.i18n.messages import negotiate_locale
 from common.models import User
 from common.schemas.accounts import LoginOut, LoginRequest, TokenOut, UserOut
 from common.security import create_access_token
@@ -22,10 +23,13 @@ def _authenticate(session: Session, request: Request, email: str, password: str)
     address = client_address(request)
     throttle.check(email, address)
     try:
-        return accounts.authenticate(session, email=email, password=password)
+        user = accounts.authenticate(session, email=email, password=password)
     except Unauthorized:
         throttle.failed(email, address)
         raise
+    if user.locale is None:  # issue 22: the browser's language, until the user chooses one
+        user.locale = negotiate_locale(request.headers.get("accept-language"))
+    return user
 
 
 @router.post("/login", response_model=LoginOut, responses=THROTTLED)

@@ -30,6 +30,7 @@ def create_user(body: UserCreate, session: SessionDep, _admin: AdminUser) -> Use
         role=body.role,
         factory_id=body.factory_id,
         supplier_id=body.supplier_id,
+        is_manager=body.is_manager,
     )
     return UserOut.model_validate(user)
 
@@ -39,6 +40,11 @@ def update_user(user_id: UserId, body: UserUpdate, session: SessionDep, admin: A
     """Rename a user, or deactivate one (`is_active: false`): its tokens stop working at once,
     its open sockets are disconnected within seconds on every gateway, and it is told nothing more."""
     user = accounts.update_user(
-        session, admin, user_id, full_name=body.full_name, is_active=body.is_active
+        session,
+        admin,
+        user_id,
+        full_name=body.full_name,
+        is_active=body.is_active,
+        is_manager=body.is_manager,
     )
     return UserOut.model_validate(user)

@@ -19,7 +19,7 @@ def test_good_login_returns_token_and_user(client: TestClient) -> None:
     assert body["user"]["role"] == "buyer"
     me = client.get("/api/auth/me", headers={"Authorization": f"Bearer {body['access_token']}"})
     assert me.status_code == 200
-    assert set(me.json()) == {"id", "email", "full_name", "role", "factory_id", "supplier_id", "is_active"}
+    assert set(me.json()) == {"id", "email", "full_name", "role", "factory_id", "supplier_id", "is_active", "is_manager"}
     assert me.json()["factory_id"] == 1
 
 

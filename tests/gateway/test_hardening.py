@@ -3,6 +3,7 @@ security headers, offline docs, manual-event metadata, the socket channel per Re
 
 import json
 import re
+import time
 from datetime import UTC, datetime, timedelta
 
 import jwt
@@ -51,7 +52,7 @@ def test_admin_lists_and_renames_users(client: TestClient) -> None:
     assert client.patch(f"/api/users/{buyer}", json={}, headers=auth(SUPPLIER)).status_code == 403
 
 
-def test_deactivated_users_tokens_stop_at_once_and_reactivation_restores(client: TestClient) -> None:
+def test_deactivated_users_tokens_stop_at_once_and_stay_refused_after_reactivation(client: TestClient) -> None:
     buyer = user_id(client, BUYER)
     token = {"Authorization": f"Bearer {token_for(BUYER)}"}
     assert client.get("/api/orders/", headers=token).status_code == 200
@@ -63,7 +64,15 @@ def test_deactivated_users_tokens_stop_at_once_and_reactivation_restores(client:
     assert refused.status_code == 401 and refused.json()["detail"] == BAD_CREDENTIALS
     on = client.patch(f"/api/users/{buyer}", json={"is_active": True}, headers=auth(ADMIN))
     assert on.status_code == 200
-    assert client.get("/api/orders/", headers=token).status_code == 200
+    # Issue 20: a token issued before the deactivation stays refused; the user signs in again
+    # (in a later second than the deactivation: iat has whole seconds).
+    old = client.get("/api/orders/", headers=token)
+    assert old.status_code == 401 and "deactivated" in old.json()["detail"]
+    time.sleep(1.05)
+    fresh = login(client, BUYER, "demo1234")
+    assert fresh.status_code == 200
+    again = {"Authorization": f"Bearer {fresh.json()['access_token']}"}
+    assert client.get("/api/orders/", headers=again).status_code == 200
 
 
 # --- 3. login throttling ------------------------------------------------------------
@@ -306,9 +315,30 @@ def test_socket_channel_carries_the_redis_db_number() -> None:
     assert one.socketio_channel.endswith(":1")
 
 
-def test_publisher_uses_the_db_specific_channel(monkeypatch: pytest.MonkeyPatch) -> None:
+def _room_subscriber(*rooms: str):  # type: ignore[no-untyped-def]
     import redis
 
+    from common.events.channels import room_channel
+    from tests.conftest import TEST_REDIS_URL
+
+    pubsub = redis.Redis.from_url(TEST_REDIS_URL).pubsub(ignore_subscribe_messages=True)
+    pubsub.ssubscribe(*[room_channel(room) for room in rooms])
+    for _ in rooms:
+        pubsub.get_sharded_message(timeout=1)  # the confirmations
+    return pubsub
+
+
+def _shard_messages(pubsub) -> list[dict]:  # type: ignore[no-untyped-def]
+    import json
+
+    received = []
+    while (message := pubsub.get_sharded_message(timeout=2)) is not None:
+        if message["type"] == "smessage":
+            received.append({"channel": message["channel"].decode(), **json.loads(message["data"])})
+    return received
+
+
+def test_publisher_uses_the_db_specific_room_channel() -> None:
     from common.config import get_settings
     from common.events import publisher
     from tests.conftest import TEST_REDIS_URL
@@ -316,52 +346,62 @@ def test_publisher_uses_the_db_specific_channel(monkeypatch: pytest.MonkeyPatch)
     settings = get_settings()
     db = int(TEST_REDIS_URL.rsplit("/", 1)[1])
     assert settings.socketio_channel.endswith(f":{db}")
-    pubsub = redis.Redis.from_url(TEST_REDIS_URL).pubsub()
-    pubsub.subscribe(settings.socketio_channel)
-    pubsub.get_message(timeout=1)
-    publisher.publish([publisher.Emit("probe", {"x": 1}, "user_1")])
-    message = pubsub.get_message(timeout=3)
-    while message is not None and message["type"] != "message":
-        message = pubsub.get_message(timeout=3)
-    assert message is not None and b'"probe"' in message["data"]
+    pubsub = _room_subscriber("user_1")
+    publisher.publish([publisher.Emit("probe", {"x": 1}, "user_1"), publisher.Emit("probe", {"x": 2}, "user_2")])
+    received = _shard_messages(pubsub)
     pubsub.close()
+    # Only user_1's channel, named with the db: user_2's emit went to its own channel.
+    assert [m["channel"] for m in received] == [f"{settings.socketio_channel}:user_1"]
+    assert [e["data"][0] for e in received[0]["messages"]] == [{"x": 1}]
 
 
-def test_a_batch_of_emits_goes_out_in_few_messages_and_none_is_dropped() -> None:
-    import json
-
-    import redis
-
-    from common.config import get_settings
+def test_a_batch_goes_out_as_few_messages_per_room_and_none_is_dropped() -> None:
     from common.events import publisher
-    from tests.conftest import TEST_REDIS_URL
 
-    pubsub = redis.Redis.from_url(TEST_REDIS_URL).pubsub(ignore_subscribe_messages=True)
-    pubsub.subscribe(get_settings().socketio_channel)
-    pubsub.get_message(timeout=1)
+    pubsub = _room_subscriber("user_7", "role_admin")
     count = 2 * publisher.EMITS_PER_MESSAGE + 50
-    publisher.publish([publisher.Emit("probe", {"n": n}, f"user_{n}") for n in range(count)])
-    batches = []
-    while (message := pubsub.get_message(timeout=3)) is not None:
-        batches.append(json.loads(message["data"]))
+    emits = [publisher.Emit("probe", {"n": n}, "user_7") for n in range(count)]
+    emits.append(publisher.Emit("order_status", {"n": -1}, ["user_7", "user_8", "role_admin"]))
+    publisher.publish(emits)
+    received = _shard_messages(pubsub)
     pubsub.close()
-    assert len(batches) == 3
-    assert all(b["method"] == publisher.EMIT_BATCH for b in batches)
-    emits = [m for b in batches for m in b["messages"]]
-    assert [m["data"][0]["n"] for m in emits] == list(range(count))
-    assert all(m["method"] == "emit" and m["room"] == f"user_{m['data'][0]['n']}" for m in emits)
+    mine = [b for b in received if b["channel"].endswith(":user_7")]
+    admins = [b for b in received if b["channel"].endswith(":role_admin")]
+    assert len(mine) == 3 and len(admins) == 1
+    assert all(b["method"] == publisher.EMIT_BATCH for b in received)
+    emits_seen = [m for b in mine for m in b["messages"]]
+    assert [m["data"][0]["n"] for m in emits_seen] == [*range(count), -1]
+    assert all(m["method"] == "emit" and m["room"] == "user_7" for m in emits_seen)
+    # An emit to several rooms reaches each room's channel naming that room alone.
+    assert [m["room"] for m in admins[0]["messages"]] == ["role_admin"]
 
 
 # --- 2. the socket watch's decisions (pure logic) -----------------------------------
 
 
-def test_socket_watch_ends_only_what_it_knows_about() -> None:
-    from gateway.realtime.server import _Socket, deactivated_sockets, expired_sockets
+def test_socket_watch_expires_from_deadlines_and_ends_only_what_it_knows_about() -> None:
+    from datetime import UTC, datetime
+
+    from gateway.realtime.limits import SocketLimits, _Held
+    from gateway.realtime.server import Deadlines, _Socket
 
     sockets = {"a": _Socket(1, 100.0), "b": _Socket(2, 200.0), "late": _Socket(3, 300.0)}
-    assert expired_sockets(sockets, 150.0) == [("a", "Your session has expired")]
-    assert expired_sockets(sockets, 50.0) == []
-    # The query asked about users 1 and 2 (user 3's socket connected while it ran);
-    # user 2 came back active, user 1 did not.
-    ended = deactivated_sockets(sockets, asked={1, 2}, active={2})
-    assert ended == [("a", "Your account has been deactivated")]
+    deadlines = Deadlines()
+    for sid, sock in sockets.items():
+        deadlines.add(sid, sock.expires_at)
+    deadlines.add("gone", 90.0)  # a socket that left: its entry is dropped, not ended
+    assert deadlines.due(sockets, 50.0) == []
+    assert deadlines.due(sockets, 150.0) == ["a"]
+    del sockets["a"]
+    assert deadlines.due(sockets, 150.0) == [] and len(deadlines) == 2
+
+    class Limits:  # SocketLimits.revoked reads only `held`
+        held = {"x": _Held(1, 1000.0), "y": _Held(2, 1000.0), "z": _Held(3, 1000.0), "w": _Held(4, 1000.0)}
+
+    accounts = {
+        1: (False, None),  # made inactive straight in the database
+        2: (True, None),
+        3: (True, datetime.fromtimestamp(1000.5, UTC)),  # deactivated and back, after the token
+    }
+    # User 4's socket connected while the query ran: not asked, not ended.
+    assert SocketLimits.revoked(Limits(), accounts, asked={1, 2, 3}) == ["x", "z"]  # type: ignore[arg-type]

@@ -6,6 +6,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from common.models import EventLog, Notification
+from common.services.unread import unread_state
 from tests.conftest import auth, user_by_email
 from tests.gateway.test_notifications_api import make_notifications
 
@@ -14,7 +15,7 @@ BUYER = "buyer@demo.test"
 
 def version_of(db: Session, email: str) -> int:
     db.expire_all()
-    return user_by_email(db, email).unread_version
+    return unread_state(db, user_by_email(db, email).id).version
 
 
 def test_unread_archive_unarchive(client: TestClient, db: Session) -> None:
@@ -67,12 +68,12 @@ def test_read_all_reads_up_to_the_newest_and_skips_archived(client: TestClient, 
     # up_to_id given: only rows up to it.
     partial = client.patch(f"/api/notifications/read-all?up_to_id={ids[2]}", headers=headers).json()
     assert partial == {"updated": 2, "up_to_id": ids[2]}
-    assert client.get("/api/notifications/unread-count", headers=headers).json() == {"count": 1}
+    assert client.get("/api/notifications/unread-count", headers=headers).json()["count"] == 1
     result = client.patch("/api/notifications/read-all", headers=headers).json()
     assert result == {"updated": 1, "up_to_id": ids[3]}
     # The archived row was not touched: unarchived, it is still unread.
     assert client.patch(f"/api/notifications/{ids[0]}/unarchive", headers=headers).json()["is_read"] is False
-    assert client.get("/api/notifications/unread-count", headers=headers).json() == {"count": 1}
+    assert client.get("/api/notifications/unread-count", headers=headers).json()["count"] == 1
     # An up_to_id past the newest row answers the newest (what clients may mark read).
     assert client.patch("/api/notifications/read-all?up_to_id=99999999", headers=headers).json() == {
         "updated": 1,

@@ -37,6 +37,9 @@ TOLD = {
         "ORDER_ESCALATED",
     },
 }
+# ETA_DISPUTED (issue 23): told to the matched supplier's users and the admins.
+TOLD[ADMIN].add("ETA_DISPUTED")
+TOLD[SUPPLIER].add("ETA_DISPUTED")
 CATALOGUE = {t.value for t in EventType}
 
 

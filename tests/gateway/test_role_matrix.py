@@ -37,6 +37,7 @@ RULES: dict[tuple[str, str], set[str]] = {
     ("PATCH", "/api/orders/{order_id}/delivery"): {"supplier"},
     ("GET", "/api/events/"): {"admin"},
     ("POST", "/api/events/"): {"admin"},
+    ("POST", "/api/events/batch"): {"admin"},
     ("POST", "/api/events/{event_id}/replay"): {"admin"},
     ("GET", "/metrics"): {"admin"},
     ("GET", "/api/notifications/"): {"any"},
@@ -46,8 +47,22 @@ RULES: dict[tuple[str, str], set[str]] = {
     ("PATCH", "/api/notifications/{notification_id}/unread"): {"any"},
     ("PATCH", "/api/notifications/{notification_id}/archive"): {"any"},
     ("PATCH", "/api/notifications/{notification_id}/unarchive"): {"any"},
+    # issue 24
+    ("GET", "/api/notifications/threads"): {"any"},
+    ("PATCH", "/api/notifications/threads/{entity_type}/{entity_id}/read"): {"any"},
+    ("PATCH", "/api/notifications/seen"): {"any"},
+    ("PATCH", "/api/notifications/{notification_id}/snooze"): {"any"},
+    ("PATCH", "/api/notifications/{notification_id}/unsnooze"): {"any"},
+    # issue 23
+    ("POST", "/api/notifications/{notification_id}/actions/{action_id}"): {"any"},
     ("GET", "/api/preferences/"): {"any"},
     ("PUT", "/api/preferences/"): {"any"},
+    # Quiet hours (issue 25): past the role check for everyone; the organisation decides (404/403).
+    ("GET", "/api/preferences/email-window"): {"any"},
+    ("GET", "/api/factories/{org_id}/calendar"): {"any"},
+    ("PUT", "/api/factories/{org_id}/calendar"): {"any"},
+    ("GET", "/api/suppliers/{org_id}/calendar"): {"any"},
+    ("PUT", "/api/suppliers/{org_id}/calendar"): {"any"},
 }
 CALLERS = {"buyer": "buyer@demo.test", "supplier": "supplier@demo.test", "admin": "admin@demo.test"}
 

@@ -1,15 +1,12 @@
 """Real processes for integration tests: uvicorn gateways and celery workers, and socket listeners."""
 
 import os
-import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -17,35 +14,19 @@ import socketio
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
+from bench.procstats import LoggedProcess, child_pids, free_port, wait_until
 from common.seed import seed
 from tests.conftest import ROOT, TEST_DATABASE_URL, TEST_DB_NAME, TEST_ENV, _recreate_database, alembic
 
 LOG_DIR = ROOT / "test-artifacts" / "logs"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+# The gateway's own HTTP protocol (header cap), as scripts/run.sh and docker-compose.yml start it.
+HTTP_PROTOCOL = "gateway.http_protocol:GatewayHttpProtocol"
 
 
 def process_env(**overrides: str) -> dict[str, str]:
     env = {**os.environ, **TEST_ENV, "EVENT_RELAY": "1", "RELAY_INTERVAL_SECONDS": "0.5"}
     env.update(overrides)
     return env
-
-
-def wait_until(check: Callable[[], Any], timeout: float = 15, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            result = check()
-            if result:
-                return result
-        except Exception:
-            pass
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def fresh_seeded_database(name: str) -> str:
@@ -64,8 +45,7 @@ def fresh_seeded_database(name: str) -> str:
 
 def worker_children(worker_pid: int) -> list[int]:
     """The pool processes of a `celery worker` main process."""
-    out = subprocess.run(["pgrep", "-P", str(worker_pid)], capture_output=True, text=True).stdout
-    return [int(pid) for pid in out.split()]
+    return child_pids(worker_pid)
 
 
 class PrivateRedis:
@@ -122,27 +102,10 @@ class PrivateRedis:
         self.start()
 
 
-class Process:
+class Process(LoggedProcess):
     def __init__(self, name: str, args: list[str], env: dict[str, str]) -> None:
         LOG_DIR.mkdir(parents=True, exist_ok=True)
-        self.log_path: Path = LOG_DIR / f"{name}.log"
-        self._log = open(self.log_path, "w")  # noqa: SIM115
-        self.proc = subprocess.Popen(
-            args, cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(5)
-        self._log.close()
+        super().__init__(name, args, env, LOG_DIR, ROOT)
 
 
 def start_gateway(name: str, port: int, env: dict[str, str]) -> Process:
@@ -157,6 +120,8 @@ def start_gateway(name: str, port: int, env: dict[str, str]) -> Process:
             "127.0.0.1",
             "--port",
             str(port),
+            "--http",
+            HTTP_PROTOCOL,
             "--ws-per-message-deflate",
             "false",
             "--no-proxy-headers",  # the app applies TRUSTED_PROXIES itself (gateway/throttle.py)
@@ -235,3 +200,16 @@ class Listener:
 
     def close(self) -> None:
         self.sio.disconnect()
+
+
+def start_beat(name: str, env: dict[str, str], schedule: str) -> Process:
+    """`celery beat` with its schedule file at `schedule` (a test's own); wait_for_beat before use."""
+    return Process(
+        name,
+        [sys.executable, "-m", "celery", "-A", "workers", "beat", "--schedule", schedule, "--loglevel=INFO"],
+        env,
+    )
+
+
+def wait_for_beat(process: Process) -> None:
+    wait_until(lambda: "beat: Starting..." in process.log(), 30, f"{process.name} started")

@@ -11,7 +11,15 @@ import socketio
 
 from tests.conftest import TEST_JWT_SECRET, token_for
 from tests.integration.conftest import Stack
-from tests.integration.stack import Listener, Process, free_port, process_env, start_gateway, wait_until
+from tests.integration.stack import (
+    HTTP_PROTOCOL,
+    Listener,
+    Process,
+    free_port,
+    process_env,
+    start_gateway,
+    wait_until,
+)
 
 ADMIN, BUYER = "admin@demo.test", "buyer@demo.test"
 
@@ -119,7 +127,7 @@ def test_database_down_is_503_and_a_refused_socket(clean_db: None) -> None:
         "gateway-no-database",
         [
             ".venv/bin/python", "-m", "uvicorn", "gateway.main:app", "--host", "127.0.0.1",
-            "--port", str(port), "--no-proxy-headers", "--log-level", "warning",
+            "--port", str(port), "--http", HTTP_PROTOCOL, "--no-proxy-headers", "--log-level", "warning",
         ],
         env,
     )

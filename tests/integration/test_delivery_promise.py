@@ -373,20 +373,20 @@ def test_an_event_the_broker_lost_is_handed_over_again_and_handled_once(delivery
 
 
 class ChannelWatch:
-    """Our own subscriber on the socket channel: sees what the workers publish, and when."""
+    """Our own subscriber on a room's channel (issue 21): sees what the workers publish, and when."""
 
-    def __init__(self, port: int, match: Callable[[dict[str, Any]], bool]) -> None:
+    def __init__(self, port: int, room: str, match: Callable[[dict[str, Any]], bool]) -> None:
         self.seen = threading.Event()
         self._stop = threading.Event()
         self._match = match
         self._pubsub = redis.Redis(port=port).pubsub()
-        self._pubsub.subscribe(f"{CHANNEL_NAME}:0")
+        self._pubsub.ssubscribe(f"{CHANNEL_NAME}:0:{room}")
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            message = self._pubsub.get_message(ignore_subscribe_messages=True, timeout=0.2)
+            message = self._pubsub.get_sharded_message(ignore_subscribe_messages=True, timeout=0.2)
             if message is None:
                 continue
             data = json.loads(message["data"])
@@ -442,7 +442,7 @@ def test_a_cut_gateway_replays_an_old_event_to_a_connected_client(delivery: Deli
                     and data.get("metadata", {}).get("order_id") == order_id
                 )
 
-            watch = ChannelWatch(d.redis.port, dispatched_notice)
+            watch = ChannelWatch(d.redis.port, f"user_{buyer_id}", dispatched_notice)
             d.cut_gateways()
             d.start_worker()
             # Published while the gateway is cut off (it cannot subscribe again yet).
@@ -494,7 +494,11 @@ def test_a_worker_killed_between_its_commit_and_its_publish_publishes_again(deli
     buyer = d.listen(BUYER)
     table_lock = d.session()
     locking = threading.Thread(
-        target=lambda: table_lock.execute(text("LOCK TABLE notifications IN ACCESS EXCLUSIVE MODE")),
+        # Both tables the worker writes; it already holds its lock on the first when
+        # this queues, and takes the second before its commit, ahead of this one.
+        target=lambda: table_lock.execute(
+            text("LOCK TABLE notifications, unread_changes IN ACCESS EXCLUSIVE MODE")
+        ),
         daemon=True,
     )
     try:
@@ -514,7 +518,7 @@ def test_a_worker_killed_between_its_commit_and_its_publish_publishes_again(deli
             wait_until(lambda: d.waiting_on("LOCK TABLE notifications"), 30, "the table lock to queue")
             row_lock.rollback()
         wait_until(lambda: d.event(event_id).processed_at is not None, 30, "the worker's commit")
-        wait_until(lambda: d.waiting_on("unread_version"), 30, "the worker to wait after its commit")
+        wait_until(lambda: d.waiting_on("unread_totals"), 30, "the worker to wait after its commit")
         # 3. Killed between its commit and its publish.
         assert d.worker is not None
         for pid in worker_children(d.worker.proc.pid):
@@ -578,12 +582,20 @@ def test_racing_read_all_leaves_every_socket_on_the_true_count(delivery: Deliver
                 assert not reader.is_alive()
                 wait_processed(d, first_event, 90)
                 wait_quiet(sockets, seconds=1)
-                truth = rest_count(buyer_api)
+                rest = buyer_api.get("/api/notifications/unread-count").json()
+                truth = int(rest["count"])
                 truths.append(truth)
                 for socket in sockets:
                     counts = socket.of("unread_count")
-                    assert kept_count(socket)["count"] == truth, (socket.name, counts[-5:], truth)
-                    assert counts[-1]["count"] == truth, (socket.name, counts[-5:], truth)
+                    # The count a client keeps is the highest version's (CONTRACT section 5: two may
+                    # arrive out of order, the gateway's read-all push and a worker's); it is REST's,
+                    # version included.
+                    kept = kept_count(socket)
+                    assert (kept["count"], kept["version"]) == (truth, rest["version"]), (
+                        socket.name,
+                        counts[-5:],
+                        rest,
+                    )
         print(
             f"\nracing read-all: 100 events in 4 rounds, {len(reads)} read-all "
             f"({sum(1 for r in reads if r)} changed rows), "
@@ -689,11 +701,12 @@ def test_chaos_every_listener_ends_on_the_truth(delivery: Delivery) -> None:
                 mismatches.append(
                     f"{key}: missing {sorted(rest - live)[:10]}, extra {sorted(live - rest)[:10]}"
                 )
-            truth, counts = rest_count(api), listener.of("unread_count")
-            if kept_count(listener)["count"] != truth:
-                mismatches.append(f"{key}: kept count {kept_count(listener)} != {truth}")
-            if counts[-1]["count"] != truth:
-                mismatches.append(f"{key}: last count {counts[-1]} != {truth}")
+            # The count a client keeps is the one of the highest version (CONTRACT section 5):
+            # a catch-up's count, read before a live push, may arrive after it (seen once in a
+            # full run on the loaded 2-core machine), so the last to arrive is not the measure.
+            truth, kept = rest_count(api), kept_count(listener)
+            if kept["count"] != truth:
+                mismatches.append(f"{key}: kept count {kept} != {truth}")
         print(
             f"\nchaos (seed {seed}): {len(fired)} events ({dict(Counter(fired.values()))}), {reads} read-all, "
             f"faults {dict(injected)}, stream {stream_seconds:.0f}s, "

@@ -16,7 +16,7 @@ from sqlalchemy import create_engine, func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from common.models import DeliveryState, EventLog, Notification, Supplier, User
+from common.models import DeliveryState, EventLog, Notification, Order, Supplier, User
 from common.security import create_access_token
 from common.seed import seed
 from tests.conftest import TEST_DATABASE_URL, TEST_DB_NAME, _recreate_database, alembic
@@ -100,6 +100,10 @@ def ops(database: str) -> Iterator[OpsStack]:
         SOCKETIO_CHANNEL=f"partpulse-ops-{TEST_DB_NAME}",
         METRICS_TOKEN=METRICS_TOKEN,
         EVENT_REDELIVER_SECONDS="30",
+        # Small limits (CONTRACT section 8) so a handler blocked on a row lock the test
+        # holds ends FAILED "timeout" in 2 s (lock_timeout is a quarter of the soft limit).
+        TASK_SOFT_TIME_LIMIT_SECONDS="8",
+        TASK_TIME_LIMIT_SECONDS="16",
     )
     stack = OpsStack(engine, redis.port, env)
     try:
@@ -223,8 +227,8 @@ def test_replay_writes_no_duplicates_and_repeats_no_side_work(ops: OpsStack) -> 
             assert response.json()["state"] == "PENDING"
             assert response.json()["processed_at"] is not None  # kept: the pipeline sees it was handled
             again = wait_until(
-                # attempts grows by one per handling; a transient failure (retried) counts one more
-                lambda: (row := ops.event(delivered)).attempts >= 2 and row.state == "PROCESSED" and row,
+                # a replay resets attempts (CONTRACT section 8); each delivery counts one
+                lambda: (row := ops.event(delivered)).attempts >= 1 and row.state == "PROCESSED" and row,
                 30,
                 "replayed event handled",
             )
@@ -237,7 +241,7 @@ def test_replay_writes_no_duplicates_and_repeats_no_side_work(ops: OpsStack) -> 
             admin.wait_for("event_state", lambda d: d["event_id"] == delivered and d["state"] == "PENDING")
             admin.wait_for(
                 "event_state",
-                lambda d: d["event_id"] == delivered and d["state"] == "PROCESSED" and d["attempts"] >= 2,
+                lambda d: d["event_id"] == delivered and d["state"] == "PROCESSED" and d["attempts"] >= 1,
             )
             assert again.processed_at is not None and note["id"] > 0
             listed = api.get("/api/events/", params={"event_type": "ORDER_DELIVERED", "state": "PROCESSED"}).json()
@@ -249,25 +253,58 @@ def test_replay_writes_no_duplicates_and_repeats_no_side_work(ops: OpsStack) -> 
 
 
 def test_failed_event_replayed_is_processed(ops: OpsStack) -> None:
-    order_id = place_order(ops)
-    # An event that gave up: recorded FAILED with its error and no notification rows.
-    with Session(ops.engine) as session:
-        row = EventLog(
-            event_type="ORDER_DISPATCHED", entity_type="order", entity_id=order_id,
-            event_metadata={"order_id": order_id, "factory_id": 1},
-            state=DeliveryState.FAILED, attempts=6, error="OperationalError: the database blinked",
-        )
-        session.add(row)
-        session.commit()
-        event_id = row.id
-    with stack_api(ops) as api:
+    # A real failure, not a row written FAILED by hand: an order no supplier can fill
+    # (it stays PLACED), its row held FOR UPDATE by the test as a slow request would,
+    # and an ORDER_PLACED for it: matching blocks inside libpq on the row until the
+    # handler's lock_timeout (a quarter of the soft limit, 2 s here) ends it FAILED
+    # "timeout: ...". Once the lock is gone, the replay handles it.
+    with stack_api(ops) as api, ops.api(BUYER) as buyer:
+        placed = buyer.post("/api/orders/", json={"items": [{"part_id": 1, "quantity": 900_000}]})
+        assert placed.status_code == 201, placed.text
+        order_id = int(placed.json()["id"])
+        wait_until(lambda: open_events_of(ops, order_id) == 0, 30, "the order's own events handled")
+        original = first_placed_event(ops, order_id)
+        lock = ops.engine.connect()
+        try:
+            lock.execute(select(Order.id).where(Order.id == order_id).with_for_update())
+            event_id = fire(ops, "ORDER_PLACED", order_id)
+            failed_row = wait_until(
+                lambda: (row := ops.event(event_id)).state == DeliveryState.FAILED and row, 30, "the event FAILED"
+            )
+        finally:
+            lock.rollback()
+            lock.close()
+        assert failed_row.error.startswith("timeout"), failed_row.error
+        assert ops.notifications_of(event_id) == 0  # its transaction rolled back
         failed = api.get("/api/events/", params={"state": "FAILED"}).json()
-        assert [i["id"] for i in failed["items"]] == [event_id] and failed["items"][0]["attempts"] == 6
+        assert [i["id"] for i in failed["items"]] == [event_id] and failed["items"][0]["attempts"] == 1
         assert api.post(f"/api/events/{event_id}/replay").status_code == 202
         done = ops.wait_processed(event_id)
-        assert done.attempts >= 7 and done.error is None
-        assert ops.notifications_of(event_id) == 1
+        assert done.attempts == 1 and done.error is None  # a replay resets the count (CONTRACT section 8)
+        assert ops.notifications_of(event_id) == ops.notifications_of(original) >= 1
         assert api.post("/api/events/987654/replay").status_code == 404
+
+
+def first_placed_event(stack: OpsStack, order_id: int) -> int:
+    """The ORDER_PLACED that placing the order recorded."""
+    with Session(stack.engine) as session:
+        found = session.scalar(
+            select(func.min(EventLog.id)).where(EventLog.event_type == "ORDER_PLACED", EventLog.entity_id == order_id)
+        )
+        assert found is not None
+        return int(found)
+
+
+def open_events_of(stack: OpsStack, order_id: int) -> int:
+    with Session(stack.engine) as session:
+        return int(
+            session.scalar(
+                select(func.count())
+                .select_from(EventLog)
+                .where(EventLog.entity_id == order_id, EventLog.state.in_([DeliveryState.PENDING, DeliveryState.QUEUED]))
+            )
+            or 0
+        )
 
 
 def test_gateway_metrics_need_a_token_and_move_after_an_event(ops: OpsStack) -> None:

@@ -4,6 +4,7 @@ import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 import socketio
 
@@ -14,7 +15,21 @@ from tests.integration.stack import Listener, wait_until
 ADMIN, BUYER, BUYER2 = "admin@demo.test", "buyer@demo.test", "buyer2@demo.test"
 SUPPLIER, SUPPLIER2 = "supplier@demo.test", "supplier2@demo.test"
 EVERYONE = [ADMIN, BUYER, BUYER2, SUPPLIER, SUPPLIER2]
-NOTIFICATION_KEYS = {"id", "event_type", "title", "message", "metadata", "link", "is_read", "timestamp"}
+NOTIFICATION_KEYS = {
+    "id",
+    "event_type",
+    "title",
+    "message",
+    "metadata",
+    "link",
+    "is_read",
+    "archived",
+    "timestamp",
+}  # archived: CONTRACT section 8
+# issue 24 (CONTRACT section 8): category, severity, seen, snoozed_until, resurfaced_at; position (what lists sort by)
+NOTIFICATION_KEYS |= {"category", "severity", "seen", "snoozed_until", "resurfaced_at", "position"}
+# issue 23: actions
+NOTIFICATION_KEYS |= {"actions"}
 
 
 @pytest.fixture
@@ -62,6 +77,7 @@ EXPECTED = {
     "ETA_UPDATED": {BUYER},
     "MATCHING_FAILED": {BUYER, ADMIN},
     "ORDER_ESCALATED": {BUYER, SUPPLIER, ADMIN},
+    "ETA_DISPUTED": {SUPPLIER, ADMIN},
 }
 STATUS_EVENTS = {
     "ORDER_PLACED",
@@ -284,3 +300,69 @@ def test_socket_and_rest_ids_agree_for_the_buyer(live: Stack, listeners) -> None
         rest = api.get("/api/notifications/").json()["items"]
     assert [n["id"] for n in rest] == [note["id"]]
     assert rest[0]["metadata"]["order_id"] == order_id
+
+
+def test_an_alert_to_many_admins_travels_as_one_bulk_message_and_each_gets_its_own_row(
+    live: Stack,
+) -> None:
+    """issue 26: 40 more admins (41 with the demo one, past BULK_MIN_RECIPIENTS): the worker
+    publishes the admins' notifications as one bulk message on the admins' role channel, and
+    each connected admin's socket gets its own row, the one REST lists for it."""
+    import json
+
+    import redis
+    from sqlalchemy import insert
+
+    from common.db import get_sessionmaker
+    from common.events import channels, publisher
+    from common.models import User
+    from common.security import create_access_token
+    from tests.conftest import TEST_REDIS_URL
+
+    with get_sessionmaker()() as session:
+        rows = [
+            {"email": f"bulk-{n}@example.test", "password_hash": "x", "full_name": "Bulk", "role": "admin"}
+            for n in range(40)
+        ]
+        admin_ids = list(session.scalars(insert(User).returning(User.id), rows))
+        session.commit()
+    assert len(admin_ids) + 1 >= publisher.BULK_MIN_RECIPIENTS
+    tokens = {uid: create_access_token(uid, "admin") for uid in admin_ids}
+    watched = admin_ids[:12]
+    opened = {uid: Listener(live.url, tokens[uid], name=f"admin {uid}") for uid in watched}
+    client = redis.Redis.from_url(TEST_REDIS_URL)
+    role_channel = client.pubsub()
+    role_channel.ssubscribe(channels.room_channel("role_admin"))
+    try:
+        for listener in opened.values():
+            listener.wait_for("unread_count")
+        fire(live, "LOW_STOCK_ALERT", "inventory", 1)
+        got = {
+            uid: listener.wait_for("notification", lambda d: d["event_type"] == "LOW_STOCK_ALERT")
+            for uid, listener in opened.items()
+        }
+        bulk = []
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not bulk:
+            message = role_channel.get_sharded_message(timeout=0.5)
+            if message and message.get("type") == "smessage":
+                data = json.loads(message["data"])
+                if data.get("method") == publisher.BULK and data.get("event") == "notification":
+                    bulk.append(data)
+        assert bulk, "no bulk notification message on the admins' channel"
+        rooms = {room for room, _, _ in bulk[0]["recipients"]}
+        assert {publisher.user_room(uid) for uid in admin_ids} <= rooms
+        assert len({d["id"] for d in got.values()}) == len(watched)  # each its own row
+        for uid, data in got.items():
+            assert set(data) >= NOTIFICATION_KEYS and data["title"] == "Low Stock Alert"
+            headers = {"Authorization": f"Bearer {tokens[uid]}"}
+            listed = httpx.get(f"{live.url}/api/notifications/", headers=headers, timeout=10).json()
+            assert [n["id"] for n in listed["items"]] == [data["id"]]
+        # The counts came the same way: each watched admin has 1 unread.
+        for listener in opened.values():
+            listener.wait_for("unread_count", lambda d: d["count"] == 1)
+    finally:
+        role_channel.close()
+        client.close()
+        for listener in opened.values():
+            listener.close()

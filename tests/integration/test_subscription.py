@@ -1,66 +1,77 @@
-"""A gateway's Redis subscription comes back after every cut, once: no leaked subscriber.
+"""A gateway's room-channel subscriptions come back after every cut, once each, and
+the catch-up runs for the rooms that were lost.
 
-A pub/sub the manager gave up on kept its pooled connection, and redis-py
-reconnected and resubscribed it on its own, beside the new one: every message
-then reached the gateway twice (the chaos test saw three subscriptions for two
-gateways).
+A subscription redis-py resubscribed on its own, beside the manager's new one,
+made every message reach the gateway twice (the chaos test once saw three
+subscriptions for two gateways); and a resubscription that nobody noticed
+would skip the catch-up of what was published meanwhile.
 """
 
 import asyncio
-import contextlib
-import shutil
 import time
 
-import pytest
-
-from gateway.realtime.redis_manager import CatchUpRedisManager
+from common.config import Settings
+from gateway.realtime.redis_manager import RoomChannelManager
 from tests.integration.stack import PrivateRedis
 
-pytestmark = pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs redis-server")
 CHANNEL = "partpulse-sub-test"
+ROOMS = {"s1": "user_1", "s2": "user_2", "s3": "role_buyer"}
 
 
-async def _no_catch_up(user_ids: set[int], since: float) -> list[tuple[str, dict, str]]:
-    return []
+def _numsub(redis: PrivateRedis, settings: Settings) -> list[int]:
+    """PUBSUB SHARDNUMSUB answers each channel's name, then its number of subscribers."""
+    names = [f"{settings.socketio_channel}:{room}" for room in ROOMS.values()]
+    reply = redis.cli("pubsub", "shardnumsub", *names).splitlines()
+    return [int(n) for n in reply[1::2]]
 
 
-def _subscribers(redis: PrivateRedis) -> int:
-    """PUBSUB NUMSUB answers the channel's name, then its number of subscribers."""
-    return int(redis.cli("pubsub", "numsub", CHANNEL).splitlines()[-1])
-
-
-async def _settles_at_one(redis: PrivateRedis, timeout: float = 10) -> int:
-    """Waits for one subscriber, then makes sure no second one shows up."""
+async def _settles(redis: PrivateRedis, settings: Settings, want: list[int], timeout: float = 10) -> list[int]:
+    """Waits for `want`, then makes sure no second subscription shows up."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and _subscribers(redis) != 1:
+    while time.monotonic() < deadline and _numsub(redis, settings) != want:
         await asyncio.sleep(0.05)
     await asyncio.sleep(1.5)  # longer than the manager's retry pause
-    return _subscribers(redis)
+    return _numsub(redis, settings)
 
 
-def test_cuts_and_restarts_leave_exactly_one_subscription() -> None:
+def test_cuts_and_restarts_resubscribe_every_held_room_once_and_catch_up_on_them() -> None:
     redis = PrivateRedis()
     redis.start()
+    settings = Settings(redis_url=redis.url(3), jwt_secret="x" * 40, socketio_channel_name=CHANNEL)
+    caught: list[tuple[set[int], float]] = []
 
-    async def scenario() -> list[int]:
-        manager = CatchUpRedisManager(redis.url(), CHANNEL, _no_catch_up)
-        listening = manager._redis_listen_with_retries()
-        consumer = asyncio.ensure_future(listening.__anext__())
-        counts = [await _settles_at_one(redis)]
-        for fault in ["cut", "restart", "cut", "cut", "restart"]:
+    async def catch_up(user_ids: set[int], since: float) -> tuple[list, set[int]]:
+        caught.append((set(user_ids), since))
+        return [], set()
+
+    async def scenario() -> list[list[int]]:
+        options = {"socket_connect_timeout": 2}
+        manager = RoomChannelManager(settings, catch_up, options, {**options, "socket_timeout": 2})
+        for sid, room in ROOMS.items():
+            manager.basic_enter_room(sid, "/", None, eio_sid=f"e{sid}")
+            manager.basic_enter_room(sid, "/", room)
+        assert await manager.wait_subscribed(list(ROOMS.values()))
+        counts = [await _settles(redis, settings, [1, 1, 1])]
+        for fault in ["cut", "restart", "cut", "restart"]:
+            before, cut_at = len(caught), time.time()
             if fault == "cut":
                 redis.cli("client", "kill", "type", "pubsub")
             else:
                 redis.stop()
                 await asyncio.sleep(0.3)
                 redis.start()
-            counts.append(await _settles_at_one(redis))
-        consumer.cancel()
-        with contextlib.suppress(BaseException):
-            await consumer
+            counts.append(await _settles(redis, settings, [1, 1, 1]))
+            assert len(caught) == before + 1, f"one catch-up per {fault}"
+            users, since = caught[-1]
+            # The role room was lost too: every local user is caught up, from before the cut.
+            assert users == {1, 2} and cut_at - 2 <= since <= time.time()
+        # The last socket of a room leaves: its channel goes, the others stay.
+        manager.basic_leave_room("s2", "/", "user_2")
+        counts.append(await _settles(redis, settings, [1, 0, 1]))
         return counts
 
     try:
-        assert asyncio.run(scenario()) == [1] * 6
+        counts = asyncio.run(scenario())
+        assert counts == [[1, 1, 1]] * 5 + [[1, 0, 1]]
     finally:
         redis.stop()

@@ -1,7 +1,9 @@
 import { useCallback, useEffect, useState } from "react";
+import { useTranslation } from "react-i18next";
 import { useOnReconnect } from "../hooks/useNotifications";
-import { useSocket } from "../hooks/useSocket";
+import { useSocketEvent } from "../hooks/useSocket";
 import { api } from "../lib/api";
+import { entityLabel } from "../lib/events";
 import { TimeAgo } from "../lib/format";
 import type { EventLogEntry, SystemEvent } from "../lib/types";
 import { EventBadge } from "./EventBadge";
@@ -23,16 +25,18 @@ export function fromLog(e: EventLogEntry): SystemEvent {
 }
 
 export function FeedList({ events, loading = false }: { events: SystemEvent[]; loading?: boolean }) {
+  const { t } = useTranslation();
   return (
+    // The region's name is CONTRACT §7's in every locale.
     <section aria-label="Live activity" className="card feed">
-      <h2>Live activity</h2>
-      {events.length === 0 && <p className="empty">{loading ? "Loading…" : "Waiting for events…"}</p>}
-      <ul aria-label="Recent events" tabIndex={0}>
+      <h2>{t("feed.title")}</h2>
+      {events.length === 0 && <p className="empty">{loading ? t("common.loading") : t("feed.waiting")}</p>}
+      <ul aria-label={t("feed.recent")} tabIndex={0}>
         {events.map((e) => (
           <li key={e.event_id} className="feed-entry">
             <span className="feed-time"><TimeAgo iso={e.timestamp} /></span>
             <EventBadge type={e.event_type} />
-            <span className="feed-message">{e.message || `${e.entity_type} #${e.entity_id}`}</span>
+            <span className="feed-message">{e.message || t("feed.entity", { type: entityLabel(e.entity_type), id: e.entity_id })}</span>
           </li>
         ))}
       </ul>
@@ -41,7 +45,6 @@ export function FeedList({ events, loading = false }: { events: SystemEvent[]; l
 }
 
 export function LiveActivityFeed() {
-  const socket = useSocket();
   const [events, setEvents] = useState<SystemEvent[]>([]);
   const [loading, setLoading] = useState(true);
   // The recent past from the event log, and again after a reconnect (what came while away).
@@ -56,14 +59,7 @@ export function LiveActivityFeed() {
   }, []);
   useEffect(catchUp, [catchUp]);
   useOnReconnect(catchUp);
-  useEffect(() => {
-    if (!socket) return;
-    const onEvent = (e: SystemEvent) =>
-      setEvents((feed) => addToFeed(feed.filter((x) => x.event_id !== e.event_id || x.message), e));
-    socket.on("system_event", onEvent);
-    return () => {
-      socket.off("system_event", onEvent);
-    };
-  }, [socket]);
+  useSocketEvent<SystemEvent>("system_event", (e) =>
+    setEvents((feed) => addToFeed(feed.filter((x) => x.event_id !== e.event_id || x.message), e)));
   return <FeedList events={events} loading={loading} />;
 }

@@ -1,28 +1,54 @@
 import { autoUpdate, flip, offset, shift, size, useFloating } from "@floating-ui/react-dom";
 import { Bell, CheckCheck, LoaderCircle } from "lucide-react";
 import { useEffect, useRef, useState } from "react";
+import { useTranslation } from "react-i18next";
 import { Link, useNavigate } from "react-router-dom";
 import { badgeText } from "../lib/format";
-import type { AppNotification } from "../lib/types";
-import { useNotificationStore } from "../stores/notifications";
+import type { AppNotification, Severity } from "../lib/types";
+import { useInbox, useNotificationStore } from "../stores/notifications";
+import { useSeen } from "../hooks/useSeen";
+import { listKeyHandler } from "../hooks/useListKeys";
+import { GroupSwitch, NewBanner, ShortcutsDialog, useGroupByOrder } from "./inbox/InboxExtras";
+import { ThreadList } from "./inbox/ThreadList";
+import { CategoryTabs, type Tab } from "./CategoryTabs";
 import { NotificationItem } from "./NotificationItem";
+
+/** The most severe level that has unread rows: the bell takes its colour. */
+export function topSeverity(by: Record<Severity, number>): Severity | null {
+  return (["critical", "high"] as Severity[]).find((s) => by[s] > 0) ?? null;
+}
+
+/** `Notifications, 3 unread` plus `, 1 critical` when there are critical unread rows (English, every locale). */
+export function bellName(count: number, critical: number): string {
+  return `Notifications, ${count} unread${critical > 0 ? `, ${critical} critical` : ""}`;
+}
+
+/** Rows of a tab; critical unread ones first (they stay in the top section until read). */
+export function splitCritical(rows: AppNotification[], tab: Tab): [AppNotification[], AppNotification[]] {
+  const inTab = tab === "all" ? rows : rows.filter((n) => (n.category ?? "orders") === tab);
+  const top = inTab.filter((n) => n.severity === "critical" && !n.is_read);
+  return [top, inTab.filter((n) => !top.includes(n))];
+}
 
 const MARGIN = 8;
 
 export function NotificationBell() {
-  const notifications = useNotificationStore((s) => s.notifications);
-  const unreadCount = useNotificationStore((s) => s.unreadCount);
-  const loading = useNotificationStore((s) => s.loading);
-  const total = useNotificationStore((s) => s.total);
-  const nextCursor = useNotificationStore((s) => s.nextCursor);
-  const cursorPaging = useNotificationStore((s) => s.cursorPaging);
-  const error = useNotificationStore((s) => s.error);
+  const { notifications, unreadCount, unseenCount, byCategory, bySeverity, loading, error, hasMore: more } = useInbox();
   const { loadMore, markAllRead, markAsRead } = useNotificationStore.getState();
   const [open, setOpen] = useState(false);
+  const [tab, setTab] = useState<Tab>("all");
+  const [critical, rest] = splitCritical(notifications, tab);
+  const tabUnread = tab === "all" ? unreadCount : byCategory[tab];
   const button = useRef<HTMLButtonElement | null>(null);
   const panel = useRef<HTMLDivElement | null>(null);
   const navigate = useNavigate();
+  const { t } = useTranslation();
   const badge = badgeText(unreadCount);
+  // issue 24: grouped by order, seen after a second in view, shortcuts, the "3 new" banner.
+  const grouped = useGroupByOrder((s) => s.value);
+  const list = useRef<HTMLDivElement | null>(null);
+  const [help, setHelp] = useState(false);
+  useSeen(list, open && !grouped);
 
   // Floating UI keeps the panel inside the window: flipped, shifted and sized to the space there is.
   const { refs, floatingStyles } = useFloating({
@@ -69,13 +95,13 @@ export function NotificationBell() {
     };
   }, [open]);
 
+  const keys = listKeyHandler({ onHelp: () => setHelp(true) });
+
   const openNotification = (n: AppNotification) => {
     void markAsRead(n.id);
     close(false);
     if (n.link) navigate(n.link);
   };
-
-  const more = cursorPaging ? Boolean(nextCursor) : notifications.length < total;
 
   return (
     <div className="bell">
@@ -85,8 +111,9 @@ export function NotificationBell() {
           refs.setReference(el);
         }}
         type="button"
-        className="bell-button"
-        aria-label={`Notifications, ${unreadCount} unread`}
+        className={unseenCount > 0 ? "bell-button pulse" : "bell-button"}
+        aria-label={bellName(unreadCount, bySeverity.critical)}
+        data-severity={topSeverity(bySeverity) ?? undefined}
         aria-haspopup="dialog"
         aria-expanded={open}
         onClick={() => (open ? close() : setOpen(true))}
@@ -111,26 +138,43 @@ export function NotificationBell() {
           tabIndex={-1}
         >
           <div className="panel-head">
-            <h2>Notifications</h2>
-            <button type="button" className="button-small" onClick={() => void markAllRead()} disabled={unreadCount === 0}>
-              <CheckCheck size={16} aria-hidden="true" /> Mark all read
+            <h2>{t("bell.title")}</h2>
+            <button type="button" className="button-small" onClick={() => void markAllRead(tab === "all" ? undefined : tab)}
+              disabled={tabUnread === 0} aria-label="Mark all read">
+              <CheckCheck size={16} aria-hidden="true" /> {t("bell.markAllRead")}
             </button>
           </div>
+          <CategoryTabs value={tab} onChange={setTab} counts={byCategory} total={unreadCount} controls="bell-list" />
+          <div className="panel-tools"><GroupSwitch /></div>
+          <NewBanner scroller={panel} />
           {error && <p role="alert" className="error-text">{error}</p>}
           {loading && notifications.length === 0 && (
-            <p className="empty"><LoaderCircle className="spin" size={18} aria-hidden="true" /> Loading…</p>
+            <p className="empty"><LoaderCircle className="spin" size={18} aria-hidden="true" /> {t("common.loading")}</p>
           )}
-          {!loading && notifications.length === 0 && <p className="empty">You're all caught up.</p>}
-          <ul className="note-list">
-            {notifications.map((n) => <NotificationItem key={n.id} n={n} onOpen={openNotification} />)}
-          </ul>
+          <div id="bell-list" role="tabpanel" aria-labelledby={`tab-bell-list-${tab}`} ref={list} onKeyDown={keys}>
+            {grouped ? <ThreadList onOpen={openNotification} /> : <>
+              {!loading && critical.length + rest.length === 0 && <p className="empty">{t("bell.caughtUp")}</p>}
+              {critical.length > 0 && (
+                <>
+                  <h3 className="panel-section" id="bell-critical">{t("bell.critical")}</h3>
+                  <ul className="note-list" aria-labelledby="bell-critical">
+                    {critical.map((n) => <NotificationItem key={n.id} n={n} onOpen={openNotification} />)}
+                  </ul>
+                </>
+              )}
+              <ul className="note-list">
+                {rest.map((n) => <NotificationItem key={n.id} n={n} onOpen={openNotification} />)}
+              </ul>
+            </>}
+          </div>
+          {help && <ShortcutsDialog onClose={() => setHelp(false)} />}
           <div className="panel-foot">
-            {more && (
+            {more && !grouped && (
               <button type="button" className="button-small" disabled={loading} onClick={() => void loadMore()}>
-                Load more
+                {t("common.loadMore")}
               </button>
             )}
-            <Link to="/notifications" onClick={() => close(false)}>All notifications</Link>
+            <Link to="/notifications" onClick={() => close(false)}>{t("bell.all")}</Link>
           </div>
         </div>
       )}

@@ -1,13 +1,15 @@
 import { Check, CircleX } from "lucide-react";
+import { useTranslation } from "react-i18next";
 import type { OrderStatus } from "../lib/types";
 
-export const STEPS: { status: OrderStatus; label: string }[] = [
-  { status: "PLACED", label: "Placed" },
-  { status: "MATCHED", label: "Matched" },
-  { status: "CONFIRMED", label: "Confirmed" },
-  { status: "DISPATCHED", label: "Dispatched" },
-  { status: "IN_TRANSIT", label: "In transit" },
-  { status: "DELIVERED", label: "Delivered" },
+/** The steps, in order; each labelled by tracker.steps.{status} in the catalogues. */
+export const STEPS: { status: OrderStatus }[] = [
+  { status: "PLACED" },
+  { status: "MATCHED" },
+  { status: "CONFIRMED" },
+  { status: "DISPATCHED" },
+  { status: "IN_TRANSIT" },
+  { status: "DELIVERED" },
 ];
 
 const RANK: Record<string, number> = Object.fromEntries(STEPS.map((s, i) => [s.status, i]));
@@ -40,6 +42,7 @@ export function reachedIndex(status: OrderStatus, history: { status: OrderStatus
  * had reached lit and says it was cancelled.
  */
 export function OrderStatusTracker({ status, history = [] }: { status: OrderStatus; history?: { status: OrderStatus; at: string }[] }) {
+  const { t } = useTranslation();
   const cancelled = status === "CANCELLED";
   const reached = reachedIndex(status, history);
   const current = cancelled ? -1 : reached;
@@ -47,10 +50,11 @@ export function OrderStatusTracker({ status, history = [] }: { status: OrderStat
     <div className="tracker">
       {cancelled && (
         <p className="cancelled" role="status">
-          <CircleX size={18} aria-hidden="true" /> This order was cancelled
-          {reached >= 0 ? ` after it was ${STEPS[reached].label.toLowerCase()}.` : "."}
+          <CircleX size={18} aria-hidden="true" />{" "}
+          {reached >= 0 ? t("tracker.cancelledAfter", { step: t(`tracker.after.${STEPS[reached].status}`) }) : t("tracker.cancelled")}
         </p>
       )}
+      {/* The list's name is CONTRACT §7's in every locale. */}
       <ol aria-label="Order status" className={cancelled ? "steps steps-cancelled" : "steps"}>
         {STEPS.map((step, index) => {
           const isReached = index <= reached;
@@ -62,7 +66,7 @@ export function OrderStatusTracker({ status, history = [] }: { status: OrderStat
               className={isReached ? "step reached" : "step"}
             >
               <span className="step-mark" aria-hidden="true">{isReached ? <Check size={14} /> : index + 1}</span>
-              <span className="step-label">{step.label}</span>
+              <span className="step-label">{t(`tracker.steps.${step.status}`)}</span>
             </li>
           );
         })}

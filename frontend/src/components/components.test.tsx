@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { EVENT_KINDS } from "../lib/events";
 import { badgeText, TICK_MS, TimeAgo, timeAgo } from "../lib/format";
 import type { EventLogEntry, NotificationPush, SystemEvent } from "../lib/types";
-import { applyEventState } from "../pages/Admin";
+import { applyEventState } from "../hooks/useEventLog";
 import { SettingsPage } from "../pages/Settings";
 import { useNotificationStore } from "../stores/notifications";
 import { addToFeed, FeedList } from "./LiveActivityFeed";
@@ -32,6 +32,39 @@ describe("notification store", () => {
     store().receive(push(3));
     store().receive(push(2));
     expect(store().notifications.map((n) => n.id)).toEqual([3, 2, 1]);
+  });
+
+  it("a replayed or caught-up push of a row it holds is not new: no toast, no second entry", () => {
+    expect(store().receive(push(4))).toBe(true);
+    expect(store().receive(push(4, { is_read: false, archived: false }))).toBe(false);
+    expect(store().notifications.map((n) => n.id)).toEqual([4]);
+  });
+
+  it("a pushed row that is already read is listed as read, without a toast", () => {
+    expect(store().receive(push(5, { is_read: true, archived: false }))).toBe(false);
+    expect(store().notifications).toMatchObject([{ id: 5, is_read: true, archived: false }]);
+  });
+
+  it("a pushed archived row is neither listed nor toasted; a held one leaves the inbox", () => {
+    expect(store().receive(push(6, { is_read: false, archived: true }))).toBe(false);
+    expect(store().notifications).toEqual([]);
+    store().receive(push(7));
+    expect(store().receive(push(7, { is_read: true, archived: true }))).toBe(false);
+    expect(store().notifications).toEqual([]);
+  });
+
+  it("a push without is_read and archived is a new unread row", () => {
+    const { is_read: _r, ...bare } = push(8);
+    expect(store().receive(bare as NotificationPush)).toBe(true);
+    expect(store().notifications).toMatchObject([{ id: 8, is_read: false, archived: false }]);
+  });
+
+  it("a push older than every loaded row, while older pages remain, waits for those pages", () => {
+    useNotificationStore.setState({ notifications: [], total: 50 });
+    store().receive(push(30));
+    useNotificationStore.setState({ total: 50 });
+    expect(store().receive(push(12))).toBe(false);
+    expect(store().notifications.map((n) => n.id)).toEqual([30]);
   });
 
   it("keeps the unread count with the highest version, whatever the order of arrival", () => {

@@ -1,10 +1,11 @@
 import { createElement, useEffect } from "react";
 import toast from "react-hot-toast";
-import { eventKind } from "../lib/events";
+import i18n, { ZONE_CHANGED } from "../i18n";
+import { NotificationToast, toastDuration } from "../components/NotificationToast";
 import type { NotificationPush, NotificationUpdate, UnreadCount } from "../lib/types";
 import { useAuth } from "../stores/auth";
 import { setBroadcaster, useNotificationStore } from "../stores/notifications";
-import { useSocket } from "./useSocket";
+import { useSocket, useSocketEvent } from "./useSocket";
 
 /** Wires the socket (and this user's other tabs) to the notification store; mount once per signed-in tab. */
 export function useNotificationFeed(): void {
@@ -25,16 +26,34 @@ export function useNotificationFeed(): void {
     };
   }, [userId]);
 
+  // The server renders titles and messages in the reader's locale when it lists them (CONTRACT §8):
+  // a change of language fetches the inbox again.
+  useEffect(() => {
+    let shown = i18n.language;
+    const onLanguage = (lng: string) => {
+      if (lng === shown) return;
+      shown = lng;
+      void useNotificationStore.getState().load();
+    };
+    const onZone = () => void useNotificationStore.getState().load();
+    i18n.on("languageChanged", onLanguage);
+    i18n.on(ZONE_CHANGED, onZone);
+    return () => {
+      i18n.off("languageChanged", onLanguage);
+      i18n.off(ZONE_CHANGED, onZone);
+    };
+  }, []);
+
   useEffect(() => {
     if (!socket) return;
     const store = useNotificationStore.getState;
     void store().load();
     const onNotification = (push: NotificationPush) => {
       if (!store().receive(push)) return;
-      const Icon = eventKind(push.event_type).icon;
-      toast(push.title, {
+      // The toast reads the row from the store: its actions follow notification_updated live.
+      toast((tt) => createElement(NotificationToast, { id: push.id, toastId: tt.id }), {
         id: `notification-${push.id}`,
-        icon: createElement(Icon, { size: 18, "aria-hidden": true }),
+        duration: toastDuration(push),
       });
     };
     const onCount = (payload: UnreadCount) => store().setUnreadCount(payload);
@@ -60,12 +79,5 @@ export function useNotificationFeed(): void {
  * messages sent before the first connect or while away never reach this tab.
  */
 export function useOnReconnect(fn: () => void): void {
-  const socket = useSocket();
-  useEffect(() => {
-    if (!socket) return;
-    socket.on("connect", fn);
-    return () => {
-      socket.off("connect", fn);
-    };
-  }, [socket, fn]);
+  useSocketEvent("connect", fn);
 }

@@ -1,7 +1,8 @@
 import type {
-  AppNotification, EventLogEntry, Order, OrderStatus, Page, Part, Preferences, StockRow, StockUpdate,
-  UnreadCount, User,
+  AppNotification, Calendar, Category, EmailWindow, EventLogEntry, Order, OrderStatus, Page, Part, Preferences, StockRow,
+  StockUpdate, Thread, UnreadCount, User,
 } from "./types";
+import i18n from "../i18n";
 
 export class ApiError extends Error {
   constructor(public status: number, message: string) {
@@ -30,12 +31,12 @@ function describe(detail: unknown, status: number): string {
       })
       .join("; ");
   }
-  if (status >= 500) return `The server had a problem (${status}). Try again in a moment.`;
-  return `Request failed (${status})`;
+  if (status >= 500) return i18n.t("errors.server", { status });
+  return i18n.t("errors.failed", { status });
 }
 
-async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const headers: Record<string, string> = {};
+async function request<T>(method: string, path: string, body?: unknown, extra?: Record<string, string>): Promise<T> {
+  const headers: Record<string, string> = { ...extra };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (token) headers.Authorization = `Bearer ${token}`;
   let response: Response;
@@ -46,7 +47,7 @@ async function request<T>(method: string, path: string, body?: unknown): Promise
       body: body === undefined ? undefined : JSON.stringify(body),
     });
   } catch {
-    throw new ApiError(0, "Cannot reach the server. Check your connection and try again.");
+    throw new ApiError(0, i18n.t("errors.unreachable"));
   }
   if (!response.ok) {
     const payload = await response.json().catch(() => ({}));
@@ -68,6 +69,11 @@ export interface NotificationQuery {
   cursor?: string;
   is_read?: boolean;
   archived?: boolean;
+  q?: string;
+  snoozed?: boolean;
+  entity_type?: string;
+  entity_id?: number;
+  category?: Category;
 }
 
 export const api = {
@@ -82,10 +88,25 @@ export const api = {
   markUnread: (id: number) => request<AppNotification>("PATCH", `/notifications/${id}/unread`),
   archive: (id: number) => request<AppNotification>("PATCH", `/notifications/${id}/archive`),
   unarchive: (id: number) => request<AppNotification>("PATCH", `/notifications/${id}/unarchive`),
-  markAllRead: () => request<{ updated: number; up_to_id?: number | null }>("PATCH", "/notifications/read-all"),
+  snooze: (id: number, until: string) => request<AppNotification>("PATCH", `/notifications/${id}/snooze`, { until }),
+  unsnooze: (id: number) => request<AppNotification>("PATCH", `/notifications/${id}/unsnooze`),
+  markSeen: (ids: number[]) => request<{ updated: number }>("PATCH", "/notifications/seen", { ids }),
+  threads: (cursor?: string | null) =>
+    request<{ items: Thread[]; next_cursor: string | null }>("GET", `/notifications/threads?${query({ limit: 20, cursor })}`),
+  readThread: (entityType: string, entityId: number) =>
+    request<{ updated: number }>("PATCH", `/notifications/threads/${entityType}/${entityId}/read`),
+  setGroupByOrder: (value: boolean) => request<Preferences>("PUT", "/preferences/", { group_by_order: value }),
+  markAllRead: (category?: Category) =>
+    request<{ updated: number; up_to_id?: number | null }>("PATCH", "/notifications/read-all", category ? { category } : undefined),
+  /** Runs a notification's action; the key makes a retry (a double click, a lost answer) run it once. */
+  act: (id: number, action: string, body: { quantity?: number; reason?: string }, key: string) =>
+    request<AppNotification>("POST", `/notifications/${id}/actions/${action}`, body, { "Idempotency-Key": key }),
 
   preferences: () => request<Preferences>("GET", "/preferences/"),
   setPreferences: (body: Preferences) => request<Preferences>("PUT", "/preferences/", body),
+  emailWindow: () => request<EmailWindow>("GET", "/preferences/email-window"),
+  calendar: (kind: string, id: number) => request<Calendar>("GET", `/${kind}/${id}/calendar`),
+  setCalendar: (kind: string, id: number, body: Calendar) => request<Calendar>("PUT", `/${kind}/${id}/calendar`, body),
 
   orders: (offset = 0, limit = 50) => request<Page<Order>>("GET", `/orders/?limit=${limit}&offset=${offset}`),
   order: (id: number) => request<Order>("GET", `/orders/${id}`),

@@ -7,6 +7,8 @@ export interface User {
   role: Role;
   factory_id: number | null;
   supplier_id: number | null;
+  /** Edits the organisation's calendar (issue 25). */
+  is_manager?: boolean;
 }
 
 export interface Page<T> {
@@ -18,8 +20,24 @@ export interface Page<T> {
   next_cursor?: string | null;
 }
 
+export type Category = "orders" | "stock" | "system";
+export type Severity = "critical" | "high" | "normal" | "low";
+
+/** An action on a notification (CONTRACT §8), computed by the server from the entity's current state. */
+export interface NotificationAction {
+  id: string;
+  label: string;
+  kind: "primary" | "secondary";
+  state: "open" | "done" | "unavailable";
+  done_by: string | null;
+  done_at: string | null;
+}
+
 export interface AppNotification {
   id: number;
+  category?: Category;
+  severity?: Severity;
+  actions?: NotificationAction[];
   event_type: string;
   title: string;
   message: string;
@@ -29,22 +47,56 @@ export interface AppNotification {
   archived?: boolean;
   created_at: string;
   read_at?: string | null;
+  // Round three (CONTRACT §8); older servers omit them.
+  seen?: boolean;
+  snoozed_until?: string | null;
+  resurfaced_at?: string | null;
+  /** What lists sort by: the id, or a fresh value once a snooze resurfaced. */
+  position?: number;
+  entity_type?: string | null;
+  entity_id?: number | null;
 }
 
-export interface NotificationPush extends Omit<AppNotification, "created_at"> {
+/** One order (or stock row) of GET /api/notifications/threads. */
+export interface Thread {
+  entity_type: string;
+  entity_id: number;
+  title: string;
+  status: string | null;
+  count: number;
+  unread_count: number;
+  severity: string | null;
+  latest: AppNotification;
+}
+
+/**
+ * The `notification` push. `is_read` and `archived` are the row's real state when a replay or
+ * a catch-up pushes it again; older servers omit them (read as unread, not archived).
+ */
+export interface NotificationPush extends Omit<AppNotification, "created_at" | "is_read" | "archived"> {
   timestamp: string;
+  is_read?: boolean;
+  archived?: boolean;
+  seen?: boolean;
 }
 
 /** An unread count as the server pushes it; `version` orders them. */
 export interface UnreadCount {
   count: number;
   version?: number;
+  unseen?: number;
+  by_category?: Record<Category, number>;
+  by_severity?: Record<Severity, number>;
 }
 
 /** `notification_updated`: one row, or everything up to an id after read-all. */
 export type NotificationUpdate =
   | { id: number; is_read: boolean; archived: boolean; unread_count?: UnreadCount }
-  | { up_to_id: number; is_read: true; unread_count?: UnreadCount };
+  | { up_to_id: number; is_read: true; category?: Category; unread_count?: UnreadCount }
+  | { entity_type: string; entity_id: number; up_to_id: number; is_read: true }
+  | { id: number; snoozed_until: string | null }
+  | { ids: number[]; seen: true }
+  | { id: number; actions: NotificationAction[]; unread_count?: UnreadCount };
 
 export type OrderStatus =
   | "PLACED" | "MATCHED" | "CONFIRMED" | "DISPATCHED" | "IN_TRANSIT" | "DELIVERED" | "CANCELLED";
@@ -150,4 +202,31 @@ export interface EventStateMessage {
 
 export interface Preferences {
   event_types: Record<string, { in_app: boolean; email: boolean }>;
+  /** `en` | `de`; null until the next sign-in sets it (CONTRACT §8). Older servers omit it. */
+  locale?: string | null;
+  /** IANA zone; null or absent: the browser's. */
+  timezone?: string | null;
+  /** The inbox grouped by order (issue 24). */
+  group_by_order?: boolean;
+  /** Quiet hours (issue 25): null = always. */
+  email_schedule?: Weekly | null;
+  follow_organisation_calendar?: boolean;
+}
+
+/** `{"mon": [["08:00", "18:00"]], ...}`: ranges [start, end); a day absent = no mail that day. */
+export type Weekly = Record<string, string[][]>;
+
+export interface EmailWindow {
+  open_now: boolean;
+  next_opening: string | null;
+  /** The organisation's calendar has no opening in the next 14 days: the user's own schedule applies. */
+  fallback: boolean;
+  organisation: { kind: string; id: number } | null;
+}
+
+export interface Calendar {
+  timezone: string;
+  weekly: Weekly | null;
+  holidays: { country: string; subdivision: string | null } | null;
+  closed_dates: string[];
 }

@@ -1,36 +1,54 @@
-import { useCallback, useEffect, useState } from "react";
+import { useCallback, useEffect, useRef, useState } from "react";
+import { useTranslation } from "react-i18next";
 import { useNavigate } from "react-router-dom";
+import { GroupSwitch, NewBanner, ShortcutsDialog, useGroupByOrder } from "../components/inbox/InboxExtras";
+import { ThreadList } from "../components/inbox/ThreadList";
+import { CategoryTabs, type Tab } from "../components/CategoryTabs";
 import { NotificationItem } from "../components/NotificationItem";
+import { listKeyHandler } from "../hooks/useListKeys";
+import { useSeen } from "../hooks/useSeen";
 import { Empty, ErrorText, Loading } from "../components/ui";
-import { api } from "../lib/api";
+import { api, type NotificationQuery } from "../lib/api";
 import type { AppNotification } from "../lib/types";
-import { PAGE_SIZE, useNotificationStore } from "../stores/notifications";
+import { PAGE_SIZE, useInbox, useNotificationStore } from "../stores/notifications";
 
-type View = "all" | "unread" | "archived";
+type View = "all" | "unread" | "snoozed" | "archived";
 
-/** The archived view keeps its own list (the store holds the inbox); it refetches on any change. */
-function useArchived(active: boolean) {
+/**
+ * A list the store does not hold (the archive, the snoozed rows, search results) keeps its own;
+ * it refetches on any change. `query` null: inactive.
+ */
+function useOwnList(query: NotificationQuery | null) {
   const changes = useNotificationStore((s) => s.changes);
+  const arrivals = useNotificationStore((s) => s.arrivals);
   const [items, setItems] = useState<AppNotification[] | null>(null);
   const [cursor, setCursor] = useState<string | null | undefined>(undefined);
   const [total, setTotal] = useState(0);
   const [error, setError] = useState<string | null>(null);
+  const key = query ? JSON.stringify(query) : null;
+  const archived = Boolean(query?.archived);
+  const asked = useRef(key);
+  asked.current = key;
   const first = useCallback(() => {
-    api.notifications({ archived: true, limit: PAGE_SIZE }).then((p) => {
-      setItems(p.items.map((n) => ({ ...n, archived: true })));
+    if (key === null) return;
+    api.notifications({ ...JSON.parse(key), limit: PAGE_SIZE }).then((p) => {
+      if (asked.current !== key) return; // a newer search is on its way
+      setItems(p.items.map((n) => ({ ...n, archived })));
       setCursor(p.next_cursor);
       setTotal(p.total);
       setError(null);
     }, (e: Error) => setError(e.message));
-  }, []);
+  }, [key, archived]);
   useEffect(() => {
-    if (active) first();
-  }, [active, first, changes]);
+    first();
+  }, [first, changes, arrivals]);
   const more = async () => {
+    if (key === null) return;
+    const base = { ...JSON.parse(key), limit: PAGE_SIZE };
     try {
-      const p = cursor ? await api.notifications({ archived: true, limit: PAGE_SIZE, cursor })
-        : await api.notifications({ archived: true, limit: PAGE_SIZE, offset: items?.length ?? 0 });
-      setItems((xs) => [...(xs ?? []), ...p.items.filter((n) => !xs?.some((x) => x.id === n.id)).map((n) => ({ ...n, archived: true }))]);
+      const p = cursor ? await api.notifications({ ...base, cursor })
+        : await api.notifications({ ...base, offset: items?.length ?? 0 });
+      setItems((xs) => [...(xs ?? []), ...p.items.filter((n) => !xs?.some((x) => x.id === n.id)).map((n) => ({ ...n, archived }))]);
       setCursor(p.next_cursor);
     } catch (e) {
       setError((e as Error).message);
@@ -42,50 +60,87 @@ function useArchived(active: boolean) {
 
 export function NotificationsPage() {
   const [view, setView] = useState<View>("all");
-  const inbox = useNotificationStore((s) => s.notifications);
-  const loading = useNotificationStore((s) => s.loading);
-  const error = useNotificationStore((s) => s.error);
-  const total = useNotificationStore((s) => s.total);
-  const nextCursor = useNotificationStore((s) => s.nextCursor);
-  const cursorPaging = useNotificationStore((s) => s.cursorPaging);
-  const unreadCount = useNotificationStore((s) => s.unreadCount);
+  const [tab, setTab] = useState<Tab>("all");
+  const { notifications: inbox, unreadCount, byCategory, loading, error, hasMore: inboxHasMore } = useInbox();
   const { loadMore, markAsRead, markAllRead } = useNotificationStore.getState();
-  const archived = useArchived(view === "archived");
+  // issue 24: search, snoozed rows, threads, seen, shortcuts.
+  const [typed, setTyped] = useState("");
+  const [q, setQ] = useState("");
+  useEffect(() => {
+    const timer = setTimeout(() => setQ(typed.trim()), 250);
+    return () => clearTimeout(timer);
+  }, [typed]);
+  const searchBox = useRef<HTMLInputElement | null>(null);
+  const listRef = useRef<HTMLUListElement | null>(null);
+  const [help, setHelp] = useState(false);
+  const grouped = useGroupByOrder((s) => s.value) && !q && (view === "all" || view === "unread");
+  const own: NotificationQuery | null = q
+    ? { q: q.slice(0, 200), archived: view === "archived", snoozed: view === "snoozed", is_read: view === "unread" ? false : undefined }
+    : view === "archived" ? { archived: true } : view === "snoozed" ? { snoozed: true } : null;
+  const archived = useOwnList(own);
+  useSeen(listRef, !grouped);
+  const keys = listKeyHandler({ onHelp: () => setHelp(true), search: () => searchBox.current?.focus() });
   const navigate = useNavigate();
+  const { t } = useTranslation();
 
   const open = (n: AppNotification) => {
     if (!n.is_read) void markAsRead(n.id);
     if (n.link) navigate(n.link);
   };
 
-  const list = view === "archived" ? archived.items : view === "unread" ? inbox.filter((n) => !n.is_read) : inbox;
-  const hasMore = view === "archived" ? archived.hasMore : cursorPaging ? Boolean(nextCursor) : inbox.length < total;
-  const views: [View, string][] = [["all", "Inbox"], ["unread", `Unread (${unreadCount})`], ["archived", "Archived"]];
+  const shown = own ? archived.items : view === "unread" ? inbox.filter((n) => !n.is_read) : inbox;
+  const list = shown === null || tab === "all" ? shown : shown.filter((n) => (n.category ?? "orders") === tab);
+  const tabUnread = tab === "all" ? unreadCount : byCategory[tab];
+  const hasMore = own ? archived.hasMore : inboxHasMore;
+  const views: [View, string][] = [
+    ["all", t("notifications.inbox")], ["unread", t("notifications.unread", { count: unreadCount })],
+    ["snoozed", t("notifications.snoozed")], ["archived", t("notifications.archived")],
+  ];
+  const emptyText = q ? "notifications.noResults" : view === "archived" ? "notifications.noneArchived"
+    : view === "unread" ? "notifications.noneUnread" : view === "snoozed" ? "notifications.noneSnoozed" : "bell.caughtUp";
 
   return (
     <main className="page">
       <div className="title-row">
-        <h1>Notifications</h1>
-        <button type="button" onClick={() => void markAllRead()} disabled={unreadCount === 0}>Mark all read</button>
+        <h1>{t("notifications.title")}</h1>
+        <button type="button" onClick={() => void markAllRead(tab === "all" ? undefined : tab)} disabled={tabUnread === 0}
+          aria-label="Mark all read">
+          {t("bell.markAllRead")}
+        </button>
       </div>
-      <div className="segmented" role="group" aria-label="Show">
+      <div className="segmented" role="group" aria-label={t("notifications.show")}>
         {views.map(([v, label]) => (
           <button key={v} type="button" aria-pressed={view === v} onClick={() => setView(v)}>{label}</button>
         ))}
       </div>
-      <ErrorText>{view === "archived" ? archived.error : error}</ErrorText>
-      {list === null || (loading && list.length === 0) ? <Loading /> : list.length === 0 ? (
-        <Empty>{view === "archived" ? "Nothing archived." : view === "unread" ? "No unread notifications." : "You're all caught up."}</Empty>
-      ) : (
-        <ul className="note-list card">
-          {list.map((n) => <NotificationItem key={n.id} n={n} onOpen={open} />)}
-        </ul>
-      )}
-      {hasMore && (
+      <div className="inbox-tools">
+        <label className="search">
+          <span className="sr-only">{t("notifications.search")}</span>
+          <input ref={searchBox} type="search" aria-label="Search notifications" placeholder={t("notifications.search")}
+            maxLength={200} value={typed} onChange={(e) => setTyped(e.target.value)}
+            onKeyDown={(e) => { if (e.key === "Escape") { setTyped(""); e.currentTarget.blur(); } }} />
+        </label>
+        <GroupSwitch />
+      </div>
+      <CategoryTabs value={tab} onChange={setTab} counts={byCategory} total={unreadCount} controls="page-list" />
+      <NewBanner scroller={null} />
+      <ErrorText>{own ? archived.error : error}</ErrorText>
+      <div id="page-list" role="tabpanel" aria-labelledby={`tab-page-list-${tab}`}>
+      {grouped ? <div className="card"><ThreadList onOpen={open} onKeyDown={keys} /></div>
+        : list === null || (loading && list.length === 0) ? <Loading /> : list.length === 0 ? (
+          <Empty>{t(emptyText)}</Empty>
+        ) : (
+          <ul className="note-list card" ref={listRef} onKeyDown={keys}>
+            {list.map((n) => <NotificationItem key={n.id} n={n} onOpen={open} />)}
+          </ul>
+        )}
+      </div>
+      {hasMore && !grouped && (
         <div className="pager">
-          <button type="button" disabled={loading} onClick={() => void (view === "archived" ? archived.more() : loadMore())}>Load more</button>
+          <button type="button" disabled={loading} onClick={() => void (own ? archived.more() : loadMore())}>{t("common.loadMore")}</button>
         </div>
       )}
+      {help && <ShortcutsDialog onClose={() => setHelp(false)} />}
     </main>
   );
 }
