@@ -82,8 +82,12 @@ export const snoozeFromPanel = check("Snooze from the panel: the menu, 1 hour, t
   await assertAccessible(buyer, `the snooze menu (${vp.name})`);
   await buyer.screenshot({ path: `${SHOTS}${vp.name}-snooze-menu.png` });
   const before = Date.now();
+  // The row leaves the list before the server has answered (optimistic), so wait for the PATCH itself.
+  const answered = buyer.waitForResponse((r) => r.url().endsWith(`/notifications/${id}/snooze`) && r.request().method() === "PATCH");
   await menu.getByRole("menuitem", { name: "1 hour" }).click();
   await dialog.locator(`li[data-notification-id="${id}"]`).waitFor({ state: "detached" });
+  const response = await answered;
+  assert(response.status() === 200, `the snooze answered ${response.status()}`);
   const snoozed = (await call(tokens.buyer, "GET", "/notifications/?snoozed=true")).items.find((n) => n.id === id);
   assert(snoozed, "the row is not listed as snoozed");
   const until = Date.parse(snoozed.snoozed_until);
