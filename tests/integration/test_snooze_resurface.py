@@ -4,7 +4,9 @@ Real uvicorn, `celery worker` and `celery beat`, PostgreSQL and Redis, on a
 database of this module's own. The clock is shifted through the offset file
 (common/clock.py), so the snooze's minimum of three minutes passes in two
 seconds; the worker is restarted while the row is snoozed (the snooze lives in
-the database, not in a worker's memory).
+the database, not in a worker's memory). The broker is a Redis of the test's
+own: on the shared one the session stack's worker would take beat's
+resurface tasks and run them against its own database.
 """
 
 import time
@@ -20,6 +22,7 @@ from common.security import create_access_token
 from tests.gateway.test_inbox_round_two import add_rows
 from tests.integration.stack import (
     Listener,
+    PrivateRedis,
     free_port,
     fresh_seeded_database,
     process_env,
@@ -42,8 +45,11 @@ def test_a_snooze_resurfaces_on_the_socket_within_5_s_with_the_rest_count(tmp_pa
     engine.dispose()
     offset_file = tmp_path / "clock-offset"
     offset_file.write_text("0")
+    redis = PrivateRedis()
+    redis.start()
     env = process_env(
         DATABASE_URL=url,
+        REDIS_URL=redis.url(),
         VAR_DIR=str(tmp_path / "var"),
         SOCKETIO_CHANNEL=f"partpulse-snooze-{tmp_path.name}",
         PARTPULSE_CLOCK_OFFSET_FILE=str(offset_file),
@@ -91,3 +97,4 @@ def test_a_snooze_resurfaces_on_the_socket_within_5_s_with_the_rest_count(tmp_pa
         beat.stop()
         worker.stop()
         gateway.stop()
+        redis.stop()
