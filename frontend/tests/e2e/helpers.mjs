@@ -230,6 +230,51 @@ export function check(name, run) {
 }
 
 /**
+ * Call before a navigation of `page`; resolves once its socket is live (the `unread_count` that
+ * follows every connect has come, CONTRACT section 5) and none of its notification requests is in
+ * flight. A row fired after that reaches the page as a push, with its toast; fired earlier, it can
+ * come in the list the page is still loading (the app toasts pushes only, never listed rows).
+ */
+export async function whenLive(page, timeout = 15000) {
+  let inFlight = 0;
+  const isNotifications = (request) => new URL(request.url()).pathname.startsWith("/api/notifications");
+  const started = (request) => { if (isNotifications(request)) inFlight += 1; };
+  const ended = (request) => { if (isNotifications(request)) inFlight -= 1; };
+  let counted;
+  const countCame = new Promise((resolve) => { counted = resolve; });
+  // socket.io starts on long-polling and upgrades to a WebSocket: the count can come either way.
+  const onSocket = (ws) => ws.on("framereceived", ({ payload }) => {
+    if (String(payload).includes('"unread_count"')) counted();
+  });
+  const onPoll = async (response) => {
+    if (!new URL(response.url()).pathname.startsWith("/ws/")) return;
+    const body = await response.text().catch(() => "");
+    if (body.includes('"unread_count"')) counted();
+  };
+  page.on("request", started);
+  page.on("requestfinished", ended);
+  page.on("requestfailed", ended);
+  page.on("websocket", onSocket);
+  page.on("response", onPoll);
+  try {
+    const deadline = Date.now() + timeout;
+    let timer;
+    const late = new Promise((_, reject) => { timer = setTimeout(() => reject(new Error("the page's socket sent no unread_count")), timeout); });
+    await Promise.race([countCame, late]).finally(() => clearTimeout(timer));
+    while (inFlight > 0) {
+      assert(Date.now() < deadline, "the page's notification requests did not finish");
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  } finally {
+    page.off("request", started);
+    page.off("requestfinished", ended);
+    page.off("requestfailed", ended);
+    page.off("websocket", onSocket);
+    page.off("response", onPoll);
+  }
+}
+
+/**
  * A socket of the user of `token`, from Node (as another window of theirs would hold):
  * `connected` settles with the handshake (rejects with the server's refusal), `nextPush`
  * waits for a `notification` push arriving after the call.

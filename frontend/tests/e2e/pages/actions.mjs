@@ -1,10 +1,6 @@
 // Acting from a notification (issue 23): confirm from the panel and from a toast, restock in
 // place, the inbox tabs with their counts, and the bell's critical colour and name.
-import { mkdirSync } from "node:fs";
-import { ART, BASE, assert, assertAccessible, assertInsideWindow, bell, call, check, closePanel, openPanel } from "../helpers.mjs";
-
-const SHOTS = "/tmp/shots/h23/";
-mkdirSync(SHOTS, { recursive: true });
+import { ART, BASE, assert, assertAccessible, assertInsideWindow, bell, call, check, closePanel, openPanel, whenLive } from "../helpers.mjs";
 
 /** The newest notification of a type the user of `token` has, once the worker wrote it. */
 async function newest(token, eventType, after = 0, timeout = 15000) {
@@ -55,7 +51,6 @@ export const confirmFromPanel = check("a supplier confirms from the panel; the e
     "Decline is not the quieter button");
   await assertInsideWindow(supplier, dialog, "the panel with actions");
   await assertAccessible(supplier, `the panel with actions (${vp.name})`);
-  await supplier.screenshot({ path: `${SHOTS}${vp.name}-panel-actions.png` });
   await supplier.screenshot({ path: `${ART}${vp.name}-panel-actions.png` });
   // Keyboard: focus the button and press Enter.
   await confirm.focus();
@@ -69,8 +64,9 @@ export const confirmFromPanel = check("a supplier confirms from the panel; the e
 });
 
 export const confirmFromToast = check("a supplier confirms from the toast; a second press elsewhere gets the 409 in place", async ({ tokens, supplier }) => {
+  const live = whenLive(supplier);
   await supplier.goto(`${BASE}/orders`);
-  await bell(supplier).waitFor();
+  await live;
   const { order, row } = await matchedOrder(tokens);
   const toastBody = supplier.getByRole("status").locator(`[data-toast-for="${row.id}"]`);
   await toastBody.getByRole("button", { name: "Confirm", exact: true }).click();
@@ -136,14 +132,15 @@ export const tabsWithCounts = check("the panel's tabs show per-tab unread counts
   const rows = await dialog.locator("li.note").evaluateAll((els) => els.length);
   assert(rows > 0, "the Stock tab lists nothing");
   await assertAccessible(supplier, `the panel's tabs (${vp.name})`);
-  await supplier.screenshot({ path: `${SHOTS}${vp.name}-panel-tabs.png` });
+  await supplier.screenshot({ path: `${ART}${vp.name}-panel-tabs.png` });
   await supplier.keyboard.press("Home");
   await closePanel(supplier);
 });
 
 export const criticalBell = check("a critical notification colours the bell, names it, stays on top and its toast stays", async ({ vp, tokens, buyer, orderId }) => {
+  const live = whenLive(buyer);
   await buyer.goto(`${BASE}/orders`);
-  await bell(buyer).waitFor();
+  await live;
   const since = await newestId(tokens.buyer);
   await call(tokens.admin, "POST", "/events/", { event_type: "MATCHING_FAILED", entity_type: "order", entity_id: orderId });
   const row = await newest(tokens.buyer, "MATCHING_FAILED", since);
@@ -155,7 +152,7 @@ export const criticalBell = check("a critical notification colours the bell, nam
   assert(colour === "rgb(252, 165, 165)", `the bell's colour is ${colour}`);
   const toastBody = buyer.getByRole("status").locator(`[data-toast-for="${row.id}"]`);
   await toastBody.waitFor().catch(async (e) => {
-    await buyer.screenshot({ path: `${SHOTS}${vp.name}-critical-toast-missing.png` });
+    await buyer.screenshot({ path: `${ART}${vp.name}-critical-toast-missing.png` });
     throw e;
   });
   await buyer.waitForTimeout(4500); // past a normal toast's 4 s
@@ -164,7 +161,7 @@ export const criticalBell = check("a critical notification colours the bell, nam
   const top = dialog.getByRole("list", { name: "Critical, until read" });
   await top.locator(`li[data-notification-id="${row.id}"]`).waitFor();
   await assertAccessible(buyer, `the critical panel (${vp.name})`);
-  await buyer.screenshot({ path: `${SHOTS}${vp.name}-panel-critical.png` });
+  await buyer.screenshot({ path: `${ART}${vp.name}-panel-critical.png` });
   await top.getByRole("button", { name: `Mark read: ${row.title}` }).click();
   await top.waitFor({ state: "detached", timeout: 10000 });
   await closePanel(buyer);

@@ -1,7 +1,5 @@
 // The inbox, round two (issue 24): order threads, snooze from the panel, the shortcuts, the "N new" banner.
-import { BASE, assert, assertAccessible, assertFits, bell, call, check, closePanel, openPanel } from "../helpers.mjs";
-
-const SHOTS = "/tmp/shots/h24/";
+import { ART, BASE, assert, assertAccessible, assertFits, bell, call, check, closePanel, openPanel } from "../helpers.mjs";
 
 /** An order of the buyer's with a few notifications about it (ETA updates fired by the admin). */
 async function orderWithNews(ctx, updates = 2) {
@@ -39,7 +37,7 @@ export const threadsToggle = check("Group by order shows one thread per order, r
   assert(text.includes(`Order #${orderId}`) && /\d+ updates/.test(text), `the thread reads ${JSON.stringify(text)}`);
   assert(await thread.locator(".dot").count() === 1, "an unread thread shows no unread dot");
   await assertAccessible(buyer, `the threads view (${vp.name})`);
-  await buyer.screenshot({ path: `${SHOTS}${vp.name}-threads.png` });
+  await buyer.screenshot({ path: `${ART}${vp.name}-threads.png` });
   const saved = await call(tokens.buyer, "GET", "/preferences/");
   assert(saved.group_by_order === true, "group_by_order was not saved");
   await buyer.reload();
@@ -80,7 +78,7 @@ export const snoozeFromPanel = check("Snooze from the panel: the menu, 1 hour, t
   const menu = entry.getByRole("menu", { name: "Snooze" });
   for (const item of ["1 hour", "Tomorrow 8:00", "Pick a date and time"]) await menu.getByRole("menuitem", { name: item }).waitFor();
   await assertAccessible(buyer, `the snooze menu (${vp.name})`);
-  await buyer.screenshot({ path: `${SHOTS}${vp.name}-snooze-menu.png` });
+  await buyer.screenshot({ path: `${ART}${vp.name}-snooze-menu.png` });
   const before = Date.now();
   // The row leaves the list before the server has answered (optimistic), so wait for the PATCH itself.
   const answered = buyer.waitForResponse((r) => r.url().endsWith(`/notifications/${id}/snooze`) && r.request().method() === "PATCH");
@@ -149,13 +147,13 @@ export const newBanner = check("new arrivals while scrolled down show the N new 
   try {
     await banner.waitFor({ timeout: 10000 });
   } catch (e) {
-    await buyer.screenshot({ path: `${SHOTS}${vp.name}-banner-failed.png` });
+    await buyer.screenshot({ path: `${ART}${vp.name}-banner-failed.png` });
     const first = await buyer.locator("main li[data-notification-id]").first().getAttribute("data-notification-id");
     const newest = (await call(ctx.tokens.buyer, "GET", "/notifications/?limit=1")).items[0].id;
     throw new Error(`no "3 new" banner; scrollY ${await buyer.evaluate(() => window.scrollY)}, first listed ${first}, newest ${newest}: ${e.message}`);
   }
   await assertAccessible(buyer, `the new banner (${vp.name})`);
-  await buyer.screenshot({ path: `${SHOTS}${vp.name}-banner.png` });
+  await buyer.screenshot({ path: `${ART}${vp.name}-banner.png` });
   await banner.click();
   await buyer.waitForFunction(() => window.scrollY < 40);
   await banner.waitFor({ state: "detached" });
