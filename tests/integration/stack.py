@@ -108,7 +108,7 @@ class Process(LoggedProcess):
         super().__init__(name, args, env, LOG_DIR, ROOT)
 
 
-def start_gateway(name: str, port: int, env: dict[str, str]) -> Process:
+def start_gateway(name: str, port: int, env: dict[str, str], log_level: str = "warning") -> Process:
     process = Process(
         name,
         [
@@ -126,7 +126,7 @@ def start_gateway(name: str, port: int, env: dict[str, str]) -> Process:
             "false",
             "--no-proxy-headers",  # the app applies TRUSTED_PROXIES itself (gateway/throttle.py)
             "--log-level",
-            "warning",
+            log_level,  # at "info", uvicorn also writes its access log
         ],
         env,
     )

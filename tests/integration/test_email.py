@@ -35,6 +35,7 @@ from tests.integration.stack import (
     fresh_seeded_database,
     process_env,
     start_gateway,
+    start_worker,
     wait_until,
 )
 
@@ -176,21 +177,8 @@ def mail_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MailStack]:
     try:
         port = free_port()
         processes.append(start_gateway("mail-gateway", port, env))
-        worker = _celery(
-            "mail-worker",
-            [
-                "worker",  # every queue of the catalogue, email included
-                "-n",
-                "mail@%h",
-                "--concurrency=2",
-                "--loglevel=INFO",
-                "--without-gossip",
-                "--without-mingle",
-            ],
-            env,
-        )
+        worker = start_worker("mail-worker", env)
         processes.append(worker)
-        wait_until(lambda: "ready." in worker.log(), 60, "mail worker ready")
         # Two beat processes, as by mistake: every escalation must still be raised once.
         for n in (1, 2):
             beat = _celery(

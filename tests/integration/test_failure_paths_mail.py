@@ -22,6 +22,7 @@ from tests.integration.stack import (
     fresh_seeded_database,
     process_env,
     start_gateway,
+    start_worker,
     wait_until,
 )
 from tests.integration.test_email import BUYER, MailStack, SmtpHandler, _celery, order_status, place
@@ -119,21 +120,8 @@ def test_smtp_down_escalations_still_on_time_and_each_mail_sent_once_after(tmp_p
     try:
         port = free_port()
         processes.append(start_gateway("mailfp-gateway", port, env))
-        worker = _celery(
-            "mailfp-worker",
-            [
-                "worker",
-                "-n",
-                "mailfp@%h",
-                "--concurrency=2",
-                "--loglevel=INFO",
-                "--without-gossip",
-                "--without-mingle",
-            ],
-            env,
-        )
+        worker = start_worker("mailfp-worker", env)
         processes.append(worker)
-        wait_until(lambda: "ready." in worker.log(), 60, "worker ready")
         beat = _celery("mailfp-beat", ["beat", "--loglevel=INFO", "-s", env["VAR_DIR"] + "/beat"], env)
         processes.append(beat)
         wait_until(lambda: "beat: Starting" in beat.log(), 60, "beat")

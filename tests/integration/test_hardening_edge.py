@@ -349,30 +349,10 @@ def test_a_full_gateway_answers_503_to_new_handshakes(small_gateway: tuple[str, 
 def test_a_token_in_a_websocket_query_string_is_not_logged(live: Stack) -> None:
     port = free_port()
     env = process_env()
-    process = Process(
-        "gateway-access-log",
-        [
-            ".venv/bin/python",
-            "-m",
-            "uvicorn",
-            "gateway.main:app",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--http",
-            "gateway.http_protocol:GatewayHttpProtocol",
-            "--no-proxy-headers",
-            "--log-level",
-            "info",
-            "--access-log",
-        ],
-        env,
-    )
+    process = start_gateway("gateway-access-log", port, env, log_level="info")
     url = f"http://127.0.0.1:{port}"
     secret = "eyJsecret.token-in-the-query.string42"
     try:
-        wait_until(lambda: httpx.get(f"{url}/api/health", timeout=2).status_code == 200, 30, "gateway up")
         with ws_connect(
             f"ws://127.0.0.1:{port}/ws/?EIO=4&transport=websocket&token={secret}", open_timeout=5
         ):
