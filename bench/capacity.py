@@ -28,7 +28,12 @@ redis-server on a free port) and a PostgreSQL database it drops and recreates
    SPUBLISH each, open loop at ``--single-rate`` per second (1,000: each
    message leaves on schedule, as events arrive; 0 sends them as fast as
    possible in pipelined bursts of 50, which a busy gateway reads many per
-   wake-up, flattering the 1-gateway case); the runs are repeated ``--rounds`` times, interleaved
+   wake-up, flattering the 1-gateway case), and again at
+   ``--per-gateway-rate`` per delivering gateway (250: 250/s to one gateway,
+   1,000/s over four; what adding a gateway adds, each as busy as the one
+   before; at the same total rate each of four gateways is a quarter as
+   busy, and a quieter process pays more per message in waking up, which is
+   the rate's cost, not the gateway count's); the runs are repeated ``--rounds`` times, interleaved
    (1, 2, 4, 1, 2, 4, ...), and the table gives the median with the spread
    (min-max). CPU is above each process's idle rate (measured before the
    runs); "received" is the gateway's partpulse_delivery_seconds_count
@@ -474,52 +479,60 @@ class Bench:
             for p, c in zip(pids, idle_cpu, strict=True)
         ]
         results = []
-        for round_ in range(rounds):
-            for spread in spreads:
-                users = sets[spread]
-                base = {u: got[u] for u in users}
-                want = dict(base)
-                for n in range(messages):
-                    want[users[n % len(users)]] += 1
-                counts0 = [received(url) for _, url in gws]
-                cpu0, t0 = [cpu_seconds(p) for p in pids], time.monotonic()
+        # The same total rate over 1, 2, 4 gateways (each gets less as there are more), and the
+        # same rate per gateway (the total grows with them: what adding a gateway adds).
+        loads: list[tuple[str, Callable[[int], float]]] = [("same total", lambda _n: self.args.single_rate)]
+        if self.args.per_gateway_rate and self.args.single_rate > 0:
+            loads.append(("same per gateway", lambda n: self.args.per_gateway_rate * n))
+        runs = [(r, load, spread) for r in range(rounds) for load in loads for spread in spreads]
+        for round_, (load, rate_for), spread in runs:
+            rate = rate_for(spread)
+            users = sets[spread]
+            base = {u: got[u] for u in users}
+            want = dict(base)
+            for n in range(messages):
+                want[users[n % len(users)]] += 1
+            counts0 = [received(url) for _, url in gws]
+            cpu0, t0 = [cpu_seconds(p) for p in pids], time.monotonic()
 
-                def emit(n: int, users: list[int] = users) -> Any:
-                    return Emit("notification", {**PAYLOAD, "id": n}, user_room(users[n % len(users)]))
+            def emit(n: int, users: list[int] = users) -> Any:
+                return Emit("notification", {**PAYLOAD, "id": n}, user_room(users[n % len(users)]))
 
-                await send_single(emit, messages, self.args.single_rate)
-                deadline = time.monotonic() + 120
-                while any(got[u] < want[u] for u in users) and time.monotonic() < deadline:
-                    await asyncio.sleep(0.01)
-                elapsed = time.monotonic() - t0
-                await asyncio.sleep(0.3)  # anything stray arrives
-                spent = [
-                    max(0.0, cpu_seconds(p) - c - rate * (time.monotonic() - t0))
-                    for p, c, rate in zip(pids, cpu0, idle_rate, strict=True)
-                ]
-                counts = [received(url) - c for (_, url), c in zip(gws, counts0, strict=True)]
-                delivered = sum(got[u] - base[u] for u in users)
-                deliverers, bystanders = spent[:spread], spent[spread:]
-                results.append(
-                    {
-                        "round": round_,
-                        "gateways": spread,
-                        "messages": messages,
-                        "delivered": delivered,
-                        "msgs_per_s": delivered / elapsed,
-                        "received": counts,
-                        "cluster_cpu_ms_per_msg": 1000 * sum(deliverers) / max(1, delivered),
-                        # Each delivering gateway's CPU over what it received, the worst of them.
-                        "deliverer_cpu_ms_per_msg": max(
-                            1000 * cpu / max(1.0, got_here)
-                            for cpu, got_here in zip(deliverers, counts[:spread], strict=True)
-                        ),
-                        "bystander_cpu_share": (max(bystanders) / (sum(deliverers) / spread))
-                        if bystanders and sum(deliverers)
-                        else None,
-                    }
-                )
-                print(results[-1], flush=True)
+            await send_single(emit, messages, rate)
+            deadline = time.monotonic() + 120
+            while any(got[u] < want[u] for u in users) and time.monotonic() < deadline:
+                await asyncio.sleep(0.01)
+            elapsed = time.monotonic() - t0
+            await asyncio.sleep(0.3)  # anything stray arrives
+            spent = [
+                max(0.0, cpu_seconds(p) - c - idle * (time.monotonic() - t0))
+                for p, c, idle in zip(pids, cpu0, idle_rate, strict=True)
+            ]
+            counts = [received(url) - c for (_, url), c in zip(gws, counts0, strict=True)]
+            delivered = sum(got[u] - base[u] for u in users)
+            deliverers, bystanders = spent[:spread], spent[spread:]
+            results.append(
+                {
+                    "round": round_,
+                    "load": load,
+                    "rate": rate,
+                    "gateways": spread,
+                    "messages": messages,
+                    "delivered": delivered,
+                    "msgs_per_s": delivered / elapsed,
+                    "received": counts,
+                    "cluster_cpu_ms_per_msg": 1000 * sum(deliverers) / max(1, delivered),
+                    # Each delivering gateway's CPU over what it received, the worst of them.
+                    "deliverer_cpu_ms_per_msg": max(
+                        1000 * cpu / max(1.0, got_here)
+                        for cpu, got_here in zip(deliverers, counts[:spread], strict=True)
+                    ),
+                    "bystander_cpu_share": (max(bystanders) / (sum(deliverers) / spread))
+                    if bystanders and sum(deliverers)
+                    else None,
+                }
+            )
+            print(results[-1], flush=True)
         await asyncio.gather(*[c.disconnect() for c, _, _ in clients], return_exceptions=True)
         for proc, _ in gws:
             proc.stop()
@@ -583,26 +596,30 @@ def report_single(results: list[dict[str, Any]]) -> None:
     )
     print()
     print(
-        "| gateways holding the recipients | messages/s | CPU per message, all gateways "
-        "| vs 1 gateway | CPU per message received, the costliest delivering gateway "
+        "| load | gateways holding the recipients | messages/s offered | delivered/s | CPU per message, "
+        "all gateways | vs 1 gateway | CPU per message received, the costliest delivering gateway "
         "| a gateway holding none: received, CPU vs a delivering one |"
     )
-    print("|---|---|---|---|---|---|")
-    base = None
-    for n in sorted({r["gateways"] for r in results}):
-        mine = [r for r in results if r["gateways"] == n]
-        cluster = [r["cluster_cpu_ms_per_msg"] for r in mine]
-        ratio = "1.00" if base is None else spread([c / base for c in cluster], "{:.2f}")
-        base = base or sorted(cluster)[len(cluster) // 2]
-        stray = [x for r in mine for x in r["received"][n:]]
-        shares = [r["bystander_cpu_share"] for r in mine if r["bystander_cpu_share"] is not None]
-        bystander = (
-            f"{int(max(stray))} received, {spread([100 * s for s in shares], '{:.1f}')} %" if shares else "—"
-        )
-        print(
-            f"| {n} | {spread([r['msgs_per_s'] for r in mine], '{:.0f}')} | {spread(cluster)} ms | {ratio} "
-            f"| {spread([r['deliverer_cpu_ms_per_msg'] for r in mine])} ms | {bystander} |"
-        )
+    print("|---|---|---|---|---|---|---|---|")
+    for load in dict.fromkeys(r["load"] for r in results):
+        base = None
+        for n in sorted({r["gateways"] for r in results}):
+            mine = [r for r in results if r["gateways"] == n and r["load"] == load]
+            cluster = [r["cluster_cpu_ms_per_msg"] for r in mine]
+            ratio = "1.00" if base is None else spread([c / base for c in cluster], "{:.2f}")
+            base = base or sorted(cluster)[len(cluster) // 2]
+            stray = [x for r in mine for x in r["received"][n:]]
+            shares = [r["bystander_cpu_share"] for r in mine if r["bystander_cpu_share"] is not None]
+            bystander = (
+                f"{int(max(stray))} received, {spread([100 * s for s in shares], '{:.1f}')} %"
+                if shares
+                else "—"
+            )
+            print(
+                f"| {load} | {n} | {mine[0]['rate']:.0f} "
+                f"| {spread([r['msgs_per_s'] for r in mine], '{:.0f}')} | {spread(cluster)} ms | {ratio} "
+                f"| {spread([r['deliverer_cpu_ms_per_msg'] for r in mine])} ms | {bystander} |"
+            )
 
 
 def report(worker: list[dict[str, Any]] | None, gateways: list[dict[str, Any]], argv: list[str]) -> None:
@@ -666,6 +683,12 @@ def main() -> None:
         type=float,
         default=1000,
         help="single-recipient messages per second, open loop (0: as fast as possible, in bursts of 50)",
+    )
+    parser.add_argument(
+        "--per-gateway-rate",
+        type=float,
+        default=250,
+        help="also run the single-recipient case at this rate per delivering gateway (0: do not)",
     )
     parser.add_argument(
         "--rounds", type=int, default=5, help="interleaved repeats of the single-recipient runs"

@@ -178,9 +178,10 @@ class CpuMeter:
 
     def __init__(self, stack: Stack) -> None:
         self.stack = stack
+        self.extra: dict[str, list[int]] = {}
 
     def _sample(self) -> dict[str, dict[int, float]]:
-        by_role: dict[str, list[int]] = {}
+        by_role: dict[str, list[int]] = {role: list(pids) for role, pids in self.extra.items()}
         for pid, role in self.stack.processes().items():
             by_role.setdefault(role, []).append(pid)
         by_role["postgres (machine)"] = pids_named("postgres")
@@ -188,7 +189,9 @@ class CpuMeter:
         by_role["load generator"] = [os.getpid()]
         return {role: cpu_by_pid(pids) for role, pids in by_role.items()}
 
-    def start(self) -> None:
+    def start(self, extra: dict[str, list[int]] | None = None) -> None:
+        """`extra`: more processes to count, by role (the engine case's producer)."""
+        self.extra = extra or {}
         self.before = self._sample()
         self.started = time.monotonic()
 
@@ -234,6 +237,7 @@ class RunResult:
     latencies_ms: list[float] = field(default_factory=list)
     delivered_per_s: float = 0.0
     cpu: dict[str, float] = field(default_factory=dict)
+    stages: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     @property
     def lost(self) -> int:
@@ -265,7 +269,12 @@ HEADER = (
 )
 
 
-async def open_loop_run(stack: Stack, rate: float, seconds: float, drain: float = 20.0) -> RunResult:
+async def open_loop_run(
+    stack: Stack, rate: float, seconds: float, drain: float = 20.0, engine: bool = False
+) -> RunResult:
+    """One open-loop run at `rate` for `seconds`: over HTTP (`POST /api/events/`, one request per
+    event, fired on schedule from this process), or, with `engine`, by bench/producer.py calling
+    emit_event in a process of its own (no HTTP). Either way timed at a connected buyer's socket."""
     base = stack.url
     result = RunResult(rate, seconds)
     connector = aiohttp.TCPConnector(limit=0)
@@ -279,15 +288,15 @@ async def open_loop_run(stack: Stack, rate: float, seconds: float, drain: float 
         ) as r:
             order_id = (await r.json())["id"]
         run_tag = f"{rate}-{time.time()}"
-        scheduled: dict[int, float] = {}
-        received: dict[int, float] = {}
+        received: dict[int, float] = {}  # seq -> wall clock at the socket
+        answered: dict[int, float] = {}  # seq -> wall clock of the 202 (HTTP path)
         total = int(rate * seconds)
         all_in = asyncio.Event()
 
         async def on_notification(data: dict[str, Any]) -> None:
             meta = data.get("metadata") or {}
             if meta.get("bench_run") == run_tag:
-                received.setdefault(meta["seq"], time.perf_counter())
+                received.setdefault(meta["seq"], time.time())
                 if len(received) >= total - result.errors:
                     all_in.set()
 
@@ -305,31 +314,95 @@ async def open_loop_run(stack: Stack, rate: float, seconds: float, drain: float 
                     if r.status != 202:
                         result.errors += 1
                     await r.read()
+                    answered[seq] = time.time()
             except (aiohttp.ClientError, TimeoutError):
                 result.errors += 1
 
         meter = CpuMeter(stack)
-        meter.start()
-        start = time.perf_counter() + 0.05
-        tasks = []
-        for seq in range(total):
-            at = start + seq / rate
-            delay = at - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            scheduled[seq] = at
-            tasks.append(asyncio.create_task(fire(seq)))
+        start = time.time() + (1.0 if engine else 0.05)  # the producer needs a moment to start
+        producer = start_producer(stack, rate, seconds, start, order_id, run_tag) if engine else None
+        meter.start(extra={"producer": [producer.pid]} if producer else {})
+        if producer is None:
+            tasks = []
+            for seq in range(total):
+                delay = start + seq / rate - time.time()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                tasks.append(asyncio.create_task(fire(seq)))
+            await asyncio.gather(*tasks)
+        else:
+            await asyncio.sleep(max(0.0, start + seconds - time.time()))
         result.sent = total
-        await asyncio.gather(*tasks)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(all_in.wait(), drain)
         result.cpu = meter.stop()
+        if producer is not None:
+            producer.terminate()
+            producer.wait(10)
         await listener.disconnect()
     if received:
-        last = max(received.values())
-        result.delivered_per_s = len(received) / max(last - start, seconds)
+        result.delivered_per_s = len(received) / max(max(received.values()) - start, seconds)
+    scheduled = {seq: start + seq / rate for seq in received}
     result.latencies_ms = [(received[s] - scheduled[s]) * 1000 for s in received]
+    result.stages = stage_breakdown(stack, run_tag, scheduled, answered, received)
     return result
+
+
+def start_producer(
+    stack: Stack, rate: float, seconds: float, start: float, order_id: int, tag: str
+) -> subprocess.Popen[bytes]:
+    args = ["--rate", str(rate), "--seconds", str(seconds), "--start", str(start)]
+    return subprocess.Popen(
+        [sys.executable, str(ROOT / "bench" / "producer.py"), *args, "--order", str(order_id), "--tag", tag],
+        cwd=stack.tree,
+        env={**stack.env, "EVENT_RELAY": "1"},
+    )
+
+
+# Where an event's time goes, milestone by milestone: the request sent (its schedule), the event
+# row built in the gateway (created_at: the request read, authenticated, validated), handed to
+# the broker (queued_at: the group commit, the relay's wake and linger, the send), the first
+# notification row built in the worker (the broker, the worker's pickup, the handler's reads),
+# the event marked processed (the handler's writes), the socket (the commit, the publish, the
+# gateway, the client). The 202 is beside them.
+STAGES = ("row built", "to broker", "worker has it", "processed", "at the socket")
+
+
+def stage_breakdown(
+    stack: Stack,
+    tag: str,
+    scheduled: dict[int, float],
+    answered: dict[int, float],
+    received: dict[int, float],
+) -> dict[str, tuple[float, float]]:
+    """Per milestone, p50 and p99 of the time from the scheduled send to it (ms), for the events
+    that reached the socket; the database's times and this process's share one clock."""
+    engine = create_engine(stack.database_url)
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text(
+                "SELECT (e.metadata->>'seq')::int, e.created_at, e.queued_at, min(n.created_at), "
+                "e.processed_at FROM event_logs e JOIN notifications n ON n.event_id = e.id "
+                "WHERE e.metadata->>'bench_run' = :tag GROUP BY e.id"
+            ),
+            {"tag": tag},
+        ).all()
+    engine.dispose()
+    spans: dict[str, list[float]] = {name: [] for name in ("202", *STAGES)}
+    for seq, *times in rows:
+        if seq not in received or None in times:
+            continue
+        marks = [t.timestamp() for t in times] + [received[seq]]
+        for name, at in zip(STAGES, marks, strict=True):
+            spans[name].append((at - scheduled[seq]) * 1000)
+        if seq in answered:
+            spans["202"].append((answered[seq] - scheduled[seq]) * 1000)
+    return {name: (percentile(v, 50), percentile(v, 99)) for name, v in spans.items() if v}
+
+
+def print_stages(result: RunResult) -> None:
+    parts = ", ".join(f"{name} {p50:.0f}/{p99:.0f}" for name, (p50, p99) in result.stages.items())
+    print(f"    where the time goes at {result.rate:.0f}/s (ms from the send, p50/p99): {parts}")
 
 
 async def burst(stack: Stack, rows: int = 5000) -> str:
@@ -536,6 +609,16 @@ async def run_variant(name: str, env: dict[str, str], args: argparse.Namespace, 
             print(result.row(), flush=True)
             if args.cpu_detail:
                 print_cpu(result)
+                print_stages(result)
+        if args.engine_rates:
+            print("\nThe engine alone: bench/producer.py calls emit_event in its own transactions\n")
+            print(HEADER)
+        for rate in args.engine_rates:
+            result = await open_loop_run(stack, rate, args.seconds, engine=True)
+            print(result.row(), flush=True)
+            if args.cpu_detail:
+                print_cpu(result)
+                print_stages(result)
         if first and args.sweep:
             best = 0.0
             for rate in args.sweep_rates:
@@ -566,6 +649,13 @@ def main() -> None:
     )
     parser.add_argument("--rates", type=float, nargs="*", default=[150, 300])
     parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument(
+        "--engine-rates",
+        type=float,
+        nargs="*",
+        default=[1500],
+        help="rates for the engine alone (a producer process calling emit_event, no HTTP)",
+    )
     parser.add_argument("--sweep", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument(
         "--sweep-rates", type=float, nargs="*", default=[100, 200, 250, 300, 350, 400, 500, 600]
