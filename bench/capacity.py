@@ -176,7 +176,7 @@ class Bench:
 
         get_engine().dispose()
 
-    def start_worker(self, concurrency: int) -> Proc:
+    def start_worker(self, concurrency: int, queues: str = "notifications,matching,scoring") -> Proc:
         proc = Proc(
             "worker",
             [
@@ -185,7 +185,7 @@ class Bench:
                 "workers",
                 "worker",
                 "-Q",
-                "notifications,matching,scoring",
+                queues,
                 "-n",
                 "capacity@%h",
                 f"--concurrency={concurrency}",

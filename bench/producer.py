@@ -4,8 +4,9 @@ Open loop: event `seq` is due at `--start + seq / --rate` (wall clock, so the
 bench can time it from there to the socket). Each pass writes every event due
 by then in one transaction of this process, passes at most every `--tick`
 seconds (10 ms: a busy module commits what it has, as the gateway's group
-commit does, rather than one transaction per event); its relay (a thread of this process, woken by the commit) hands
-them to the broker, and the stack's workers and gateway do the rest.
+commit does, rather than one transaction per event); its relay (a thread of
+this process, woken by the commit) hands them to the broker, and the stack's
+workers and gateway do the rest.
 
     python bench/producer.py --rate 1500 --seconds 10 --start <unix time> --order <id> --tag <run tag>
 """

@@ -1,0 +1,393 @@
+"""The socket path against Node's: the project's gateway vs socket.io 4.8 + @socket.io/redis-adapter.
+
+Both servers run on this machine in the same sitting, one process each, on a
+Redis and a database of their own (capacity.py's set-up), and are driven by the
+same load client (bench/node_peer/client.mjs, socket.io-client 4.8):
+
+1. **Connect**: `--sockets` users (one socket each) connect, 50 at a time.
+   Each server verifies the HS256 token and reads the user (the Node peer:
+   jsonwebtoken and one prepared `pg` query; the gateway: its own connect
+   handler, which also sends the unread count). CPU per connect and memory
+   per connected socket (RSS with the sockets minus RSS before) are the
+   server process's.
+2. **Messages**: `--rate` notifications per second for `--seconds`, each to one
+   user (round-robin), open loop, published from a process of its own on the
+   user's room channel (for the gateway as the workers publish; for the peer
+   by a socket.io server with the same adapter, `io.to(room).emit`). Reports
+   messages delivered per CPU-second of the server process, and of the server
+   plus redis-server.
+3. **Fan-out** (`--fan-out`, the gateway only): one LOW_STOCK_ALERT event to
+   that many connected admins, timed at the Node client from the request to
+   the first, the median and the last arrival (Python clients on the same two
+   cores would time themselves). Needs a worker: one is started.
+
+The servers alternate `--rounds` times (gateway, peer, gateway, peer...); the
+tables give the median with the spread. The bench installs the peer's npm
+packages into var/bench/node-peer itself (pinned in bench/node_peer/package.json).
+
+    .venv/bin/python bench/socket_peer.py                         # C = 1,000, 500/s for 10 s
+    .venv/bin/python bench/socket_peer.py --sockets 200 --seconds 4 --rounds 1 --fan-out
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import capacity  # bench/ is on sys.path: run as a script
+from procstats import cpu_seconds, free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+PEER_SOURCE = ROOT / "bench" / "node_peer"
+PEER_DIR = ROOT / "var" / "bench" / "node-peer"
+
+
+def install_peer() -> None:
+    """The peer's packages, from npm, once per package.json; its scripts beside them."""
+    PEER_DIR.mkdir(parents=True, exist_ok=True)
+    wanted = (PEER_SOURCE / "package.json").read_text()
+    installed = PEER_DIR / "package.json"
+    if not (PEER_DIR / "node_modules").exists() or not installed.exists() or installed.read_text() != wanted:
+        installed.write_text(wanted)
+        print("==> npm install (the Node peer's packages)", flush=True)
+        subprocess.run(
+            ["npm", "install", "--no-audit", "--no-fund", "--loglevel=error"], cwd=PEER_DIR, check=True
+        )
+    for script in PEER_SOURCE.glob("*.mjs"):
+        shutil.copy(script, PEER_DIR / script.name)
+
+
+class NodeProcess:
+    """A Node script of the peer, spoken to by one JSON line each way."""
+
+    def __init__(self, script: str, env: dict[str, str]) -> None:
+        self.proc = subprocess.Popen(
+            ["node", script],
+            cwd=PEER_DIR,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        self.pid = self.proc.pid
+
+    def ask(self, command: dict[str, Any]) -> dict[str, Any]:
+        assert self.proc.stdin and self.proc.stdout
+        self.proc.stdin.write(json.dumps(command) + "\n")
+        self.proc.stdin.flush()
+        return self.read()
+
+    def read(self) -> dict[str, Any]:
+        assert self.proc.stdout
+        line = self.proc.stdout.readline()
+        if not line:
+            raise SystemExit(f"node {self.proc.args[1]} exited ({self.proc.wait()})")
+        return dict(json.loads(line))
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+
+
+def redis_pids() -> list[int]:
+    out = subprocess.run(["pgrep", "-x", "redis-server"], capture_output=True, text=True).stdout
+    return [int(p) for p in out.split()]
+
+
+def total_cpu(pids: list[int]) -> float:
+    return sum(cpu_seconds(p) for p in pids)
+
+
+class PeerBench:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.base = capacity.Bench(
+            argparse.Namespace(database_url=args.database_url, per_gateway_rate=0, single_rate=0)
+        )
+        self.env = {**self.base.env, "MAX_SOCKETS_PER_GATEWAY": "100000"}
+        self.base.env = self.env
+
+    def start_server(self, kind: str) -> tuple[Any, str]:
+        if kind == "gateway":
+            return self.base.start_gateway("gateway-peer-bench")
+        port = free_port()
+        pg_url = self.args.database_url.replace("postgresql+psycopg2://", "postgresql://")
+        proc = NodeProcess(
+            "server.mjs",
+            {**self.env, "PORT": str(port), "PG_URL": pg_url, "REDIS_URL": self.env["REDIS_URL"]},
+        )
+        line = proc.proc.stdout.readline() if proc.proc.stdout else ""
+        if "listening" not in line:
+            raise SystemExit(f"the Node peer did not start: {line!r}")
+        return proc, f"http://127.0.0.1:{port}"
+
+    def stop_server(self, server: Any) -> None:
+        server.stop()
+        if server in self.base.procs:
+            self.base.procs.remove(server)
+
+    def round(self, kind: str, users: list[tuple[int, str]]) -> dict[str, Any]:
+        server, url = self.start_server(kind)
+        client = NodeProcess("client.mjs", self.env)
+        try:
+            time.sleep(1)
+            rss0, cpu0, t0 = capacity.rss_kib(server.pid), cpu_seconds(server.pid), time.monotonic()
+            answer = client.ask({"connect": {"url": url, "tokens": [t for _, t in users]}})
+            connect_s = time.monotonic() - t0
+            time.sleep(2)  # what a connect sends after its acknowledgement (the unread count)
+            cpu1, rss1 = cpu_seconds(server.pid), capacity.rss_kib(server.pid)
+            if answer["connected"] != len(users):
+                raise SystemExit(f"{kind}: {answer['failed']} of {len(users)} sockets were refused")
+            before = client.ask({"count": True})["received"]
+            messages = int(self.args.rate * self.args.seconds)
+            publisher = self.publisher(kind)
+            redis = redis_pids()
+            cpu2, redis2, t2 = cpu_seconds(server.pid), total_cpu(redis), time.monotonic()
+            publisher.ask(
+                {
+                    "users": [u for u, _ in users],
+                    "messages": messages,
+                    "rate": self.args.rate,
+                    "payload": PAYLOAD,
+                }
+            )
+            deadline = time.monotonic() + 60
+            while client.ask({"count": True})["received"] - before < messages and time.monotonic() < deadline:
+                time.sleep(0.05)
+            elapsed = time.monotonic() - t2
+            cpu3, redis3 = cpu_seconds(server.pid), total_cpu(redis)
+            delivered = client.ask({"count": True})["received"] - before
+            publisher.stop()
+            return {
+                "server": kind,
+                "sockets": len(users),
+                "connect_cpu_ms": 1000 * (cpu1 - cpu0) / len(users),
+                "connects_per_s": len(users) / connect_s,
+                "kib_per_socket": (rss1 - rss0) / len(users),
+                "delivered": delivered,
+                "messages": messages,
+                "msgs_per_s": delivered / elapsed,
+                "msgs_per_server_cpu_s": delivered / max(1e-9, cpu3 - cpu2),
+                "msgs_per_cpu_s_with_redis": delivered / max(1e-9, cpu3 - cpu2 + redis3 - redis2),
+            }
+        finally:
+            client.ask({"close": True})
+            client.stop()
+            self.stop_server(server)
+
+    def publisher(self, kind: str) -> Any:
+        if kind == "node":
+            proc = NodeProcess("publisher.mjs", self.env)
+            proc.read()  # ready
+            return proc
+        proc = GatewayPublisher(self.env)
+        proc.read()  # ready: its imports done
+        return proc
+
+
+class GatewayPublisher:
+    """The gateway's side of the same job, in a Python process of its own: one SPUBLISH per
+    message on the user's room channel, as the workers' publisher sends them."""
+
+    SCRIPT = """
+import asyncio, json, sys
+sys.path.insert(0, "bench")
+import capacity
+from common.events.publisher import Emit, user_room
+print(json.dumps({"ready": True}), flush=True)
+for line in sys.stdin:
+    job = json.loads(line)
+    users = job["users"]
+    emit = lambda n: Emit("notification", {**job["payload"], "id": n}, user_room(users[n % len(users)]))
+    asyncio.run(capacity.send_single(emit, job["messages"], job["rate"]))
+    print(json.dumps({"sent": job["messages"]}), flush=True)
+"""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", self.SCRIPT],
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+
+    ask = NodeProcess.ask
+    read = NodeProcess.read
+    stop = NodeProcess.stop
+
+
+PAYLOAD = {**capacity.PAYLOAD}
+
+
+def spread(values: list[float], fmt: str) -> str:
+    return capacity.spread(values, fmt)
+
+
+def report(results: list[dict[str, Any]], argv: list[str]) -> None:
+    print()
+    print(f"command: {' '.join(argv)}")
+    rounds = len(results) // 2
+    print(f"median (min-max) of {rounds} alternating rounds per server, one process each\n")
+    print("| figure | gateway (Python) | Node peer | gateway / Node | target |")
+    print("|---|---|---|---|---|")
+    by = {kind: [r for r in results if r["server"] == kind] for kind in ("gateway", "node")}
+
+    def median(kind: str, key: str) -> float:
+        values = sorted(r[key] for r in by[kind])
+        return values[len(values) // 2]
+
+    rows = [
+        ("messages per server CPU-s", "msgs_per_server_cpu_s", "{:.0f}", "≥ 0.9×"),
+        ("messages per CPU-s, server + redis-server", "msgs_per_cpu_s_with_redis", "{:.0f}", ""),
+        ("messages/s delivered", "msgs_per_s", "{:.0f}", ""),
+        ("CPU per connect (ms)", "connect_cpu_ms", "{:.2f}", "≤ 2×"),
+        ("connects/s (50 at a time)", "connects_per_s", "{:.0f}", ""),
+        ("memory per connected socket (KiB)", "kib_per_socket", "{:.1f}", "≤ 1.5×"),
+    ]
+    for label, key, fmt, target in rows:
+        ratio = median("gateway", key) / max(1e-9, median("node", key))
+        print(
+            f"| {label} | {spread([r[key] for r in by['gateway']], fmt)} "
+            f"| {spread([r[key] for r in by['node']], fmt)} | {ratio:.2f}× | {target} |"
+        )
+
+
+def fan_out(bench: PeerBench, recipients: int) -> str:
+    """One LOW_STOCK_ALERT to `recipients` connected admins (and the demo admin), timed at the
+    Node client: request -> first / median / last arrival."""
+    import httpx
+
+    worker = bench.base.start_worker(2, "stock,notifications")
+    gateway, url = bench.start_server("gateway")
+    client = NodeProcess("client.mjs", bench.env)
+    try:
+        tokens = admin_tokens(recipients)
+        _, admin = bench.base.token("admin@demo.test")
+        body = {"event_type": "LOW_STOCK_ALERT", "entity_type": "inventory", "entity_id": 1}
+        # Warm-up: the same event to the same admins, not yet connected (a fresh worker's first
+        # batch compiles its statements; the timed one should not pay for that).
+        warm = httpx.post(f"{url}/api/events/", json=body, headers={"Authorization": f"Bearer {admin}"})
+        wait_processed(warm.json()["event_id"])
+        answer = client.ask({"connect": {"url": url, "tokens": tokens}})
+        time.sleep(2)
+        tag = f"fan-out-{recipients}-{time.time()}"
+        body["metadata"] = {"bench_fanout": tag}
+        fired = time.time() * 1000
+        response = httpx.post(
+            f"{url}/api/events/", json=body, headers={"Authorization": f"Bearer {admin}"}, timeout=30
+        )
+        response.raise_for_status()
+        deadline = time.monotonic() + 60
+        arrivals: list[float] = []
+        while time.monotonic() < deadline:
+            arrivals = client.ask({"arrivals": tag})["arrivals"]
+            if len(arrivals) >= answer["connected"]:
+                break
+            time.sleep(0.1)
+        ms = sorted(a - fired for a in arrivals) or [float("nan")]
+        return (
+            f"fan-out: one LOW_STOCK_ALERT to {answer['connected']} connected admins (Node client): "
+            f"first {ms[0]:.0f} ms, p50 {ms[len(ms) // 2]:.0f} ms, last {ms[-1]:.0f} ms "
+            f"({len(arrivals)}/{answer['connected']} received)"
+        )
+    finally:
+        client.ask({"close": True})
+        client.stop()
+        bench.stop_server(gateway)
+        bench.stop_server(worker)
+        retire_bench_admins()  # the next case is told to its own admins only
+
+
+def wait_processed(event_id: int) -> None:
+    from sqlalchemy import text
+
+    from common.db import get_engine
+
+    def processed() -> bool:
+        with get_engine().connect() as connection:
+            state = connection.execute(text("SELECT state FROM event_logs WHERE id = :id"), {"id": event_id})
+            return state.scalar_one() == "PROCESSED"
+
+    capacity.wait_until(processed, 120, f"event {event_id} processed")
+
+
+def retire_bench_admins() -> None:
+    from sqlalchemy import text
+
+    from common.db import get_engine
+
+    with get_engine().begin() as connection:
+        connection.execute(text("UPDATE users SET is_active = false WHERE email LIKE 'peer-%@example.test'"))
+
+
+def admin_tokens(count: int) -> list[str]:
+    from sqlalchemy import insert
+
+    from common.db import get_sessionmaker
+    from common.models import User
+    from common.security import create_access_token
+
+    tag = int(time.time() * 1000)
+    rows = [
+        {"email": f"peer-{tag}-{n}@example.test", "password_hash": "x", "full_name": "P", "role": "admin"}
+        for n in range(count)
+    ]
+    with get_sessionmaker()() as session:
+        ids = list(session.scalars(insert(User).returning(User.id), rows))
+        session.commit()
+    return [create_access_token(uid, "admin") for uid in ids]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--database-url",
+        default="postgresql+psycopg2://postgres@127.0.0.1:5432/partpulse_peer",
+        help="a PostgreSQL database this script drops and recreates",
+    )
+    parser.add_argument("--sockets", type=int, default=1000)
+    parser.add_argument("--rate", type=float, default=500, help="single-user messages per second")
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--fan-out", type=int, nargs="*", default=[1000, 10000], help="connected admins")
+    args = parser.parse_args()
+    if not shutil.which("node"):
+        raise SystemExit("node is needed (apt-get install nodejs npm)")
+    install_peer()
+    bench = PeerBench(args)
+    results: list[dict[str, Any]] = []
+    fan_outs: list[str] = []
+    try:
+        bench.base.setup()
+        users = bench.base.recipients(args.sockets)
+        for round_ in range(args.rounds):
+            for kind in ("gateway", "node"):
+                print(f"==> round {round_ + 1}: {kind}", flush=True)
+                results.append(bench.round(kind, users))
+                print(results[-1], flush=True)
+        for recipients in args.fan_out:
+            print(f"==> fan-out to {recipients}", flush=True)
+            fan_outs.append(fan_out(bench, recipients))
+            print(fan_outs[-1], flush=True)
+    finally:
+        bench.base.teardown()
+        print(f"process logs: {bench.base.log_dir}")
+    if results:
+        report(results, [Path(sys.executable).name, *sys.argv])
+    for line in fan_outs:
+        print(line)
+
+
+if __name__ == "__main__":
+    main()
