@@ -86,8 +86,10 @@ children = procstats.child_pids
 
 
 class Proc(procstats.LoggedProcess):
-    def __init__(self, name: str, args: list[str], env: dict[str, str], log_dir: Path) -> None:
-        super().__init__(name, args, env, log_dir, ROOT)
+    def __init__(
+        self, name: str, args: list[str], env: dict[str, str], log_dir: Path, cwd: Path = ROOT
+    ) -> None:
+        super().__init__(name, args, env, log_dir, cwd)
 
 
 class Bench:
@@ -205,7 +207,11 @@ class Bench:
 
         return bool(app.control.ping(timeout=0.5))
 
-    def start_gateway(self, name: str) -> tuple[Proc, str]:
+    def start_gateway(
+        self, name: str, tree: Path = ROOT, env: dict[str, str] | None = None
+    ) -> tuple[Proc, str]:
+        """A gateway process; `tree`: the source tree it runs (another git revision's worktree);
+        `env`: variables beside the bench's (UVICORN_WS=wsproto: uvicorn's options too)."""
         import httpx
 
         port = free_port()
@@ -225,8 +231,9 @@ class Bench:
                 "--log-level",
                 "warning",
             ],
-            {**self.env, "EVENT_RELAY": "0"},
+            {**self.env, "EVENT_RELAY": "0", "PYTHONPATH": str(tree), **(env or {})},
             self.log_dir,
+            cwd=tree,
         )
         self.procs.append(proc)
         url = f"http://127.0.0.1:{port}"

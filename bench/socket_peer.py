@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 import capacity  # bench/ is on sys.path: run as a script
+import throughput
 from procstats import cpu_seconds, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -115,8 +116,11 @@ class PeerBench:
         self.base.env = self.env
 
     def start_server(self, kind: str) -> tuple[Any, str]:
-        if kind == "gateway":
-            return self.base.start_gateway("gateway-peer-bench")
+        """`node`, or a gateway: `gateway` (this tree), `name@REV` (git revision REV's code),
+        either with `:VAR=value,...` (its environment, uvicorn's UVICORN_* options included)."""
+        if kind != "node":
+            name, env = throughput.parse_variant(kind)
+            return self.base.start_gateway(f"gateway-{name}", throughput.source_tree(name), env)
         port = free_port()
         pg_url = self.args.database_url.replace("postgresql+psycopg2://", "postgresql://")
         proc = NodeProcess(
@@ -233,13 +237,15 @@ def spread(values: list[float], fmt: str) -> str:
 
 
 def report(results: list[dict[str, Any]], argv: list[str]) -> None:
+    kinds = list(dict.fromkeys(r["server"] for r in results))
+    gateways = [k for k in kinds if k != "node"]
+    by = {kind: [r for r in results if r["server"] == kind] for kind in kinds}
     print()
     print(f"command: {' '.join(argv)}")
-    rounds = len(results) // 2
-    print(f"median (min-max) of {rounds} alternating rounds per server, one process each\n")
-    print("| figure | gateway (Python) | Node peer | gateway / Node | target |")
-    print("|---|---|---|---|---|")
-    by = {kind: [r for r in results if r["server"] == kind] for kind in ("gateway", "node")}
+    print(f"median (min-max) of {len(by['node'])} alternating rounds per server, one process each\n")
+    ratio_names = " | ".join(f"{g} / Node" for g in gateways)
+    print(f"| figure | {' | '.join(gateways)} | Node peer | {ratio_names} | target |")
+    print("|---|" + "---|" * (2 * len(gateways) + 2))
 
     def median(kind: str, key: str) -> float:
         values = sorted(r[key] for r in by[kind])
@@ -254,11 +260,9 @@ def report(results: list[dict[str, Any]], argv: list[str]) -> None:
         ("memory per connected socket (KiB)", "kib_per_socket", "{:.1f}", "≤ 1.5×"),
     ]
     for label, key, fmt, target in rows:
-        ratio = median("gateway", key) / max(1e-9, median("node", key))
-        print(
-            f"| {label} | {spread([r[key] for r in by['gateway']], fmt)} "
-            f"| {spread([r[key] for r in by['node']], fmt)} | {ratio:.2f}× | {target} |"
-        )
+        values = " | ".join(spread([r[key] for r in by[kind]], fmt) for kind in [*gateways, "node"])
+        ratios = " | ".join(f"{median(g, key) / max(1e-9, median('node', key)):.2f}×" for g in gateways)
+        print(f"| {label} | {values} | {ratios} | {target} |")
 
 
 def fan_out(bench: PeerBench, recipients: int) -> str:
@@ -267,7 +271,7 @@ def fan_out(bench: PeerBench, recipients: int) -> str:
     import httpx
 
     worker = bench.base.start_worker(2, "stock,notifications")
-    gateway, url = bench.start_server("gateway")
+    gateway, url = bench.start_server(bench.args.gateways[-1])
     client = NodeProcess("client.mjs", bench.env)
     try:
         tokens = admin_tokens(recipients)
@@ -359,7 +363,14 @@ def main() -> None:
     parser.add_argument("--sockets", type=int, default=1000)
     parser.add_argument("--rate", type=float, default=500, help="single-user messages per second")
     parser.add_argument("--seconds", type=float, default=10)
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--gateways",
+        nargs="*",
+        default=["gateway"],
+        help="gateway variants beside the peer: `gateway` (this tree) or `name@REV`, either with "
+        "`:VAR=value,...`, e.g. before@HEAD~1 gateway sansio:UVICORN_WS=websockets-sansio",
+    )
     parser.add_argument("--fan-out", type=int, nargs="*", default=[1000, 10000], help="connected admins")
     args = parser.parse_args()
     if not shutil.which("node"):
@@ -372,7 +383,7 @@ def main() -> None:
         bench.base.setup()
         users = bench.base.recipients(args.sockets)
         for round_ in range(args.rounds):
-            for kind in ("gateway", "node"):
+            for kind in [*args.gateways, "node"]:
                 print(f"==> round {round_ + 1}: {kind}", flush=True)
                 results.append(bench.round(kind, users))
                 print(results[-1], flush=True)

@@ -6,7 +6,6 @@ room subscribe to. Standalone mode: the filesystem channel, which every
 gateway process reads.
 """
 
-import json
 import logging
 import uuid
 from collections.abc import Mapping, Sequence
@@ -16,6 +15,7 @@ from typing import Any
 
 import socketio
 
+from common import json_codec
 from common.config import get_settings
 from common.events.channels import room_channel, sync_client
 from common.events.transport import filesystem_connection_options
@@ -120,7 +120,7 @@ def _emit_message(emit: Emit, room: str) -> dict[str, Any]:
 
 
 def _pubsub_batch(room: str, emits: list[Emit]) -> str:
-    return json.dumps({"method": EMIT_BATCH, "messages": [_emit_message(e, room) for e in emits]})
+    return json_codec.dumps({"method": EMIT_BATCH, "messages": [_emit_message(e, room) for e in emits]})
 
 
 def by_room(emits: list[Emit]) -> dict[str, list[Emit]]:
@@ -193,7 +193,7 @@ def _split(fan_out: FanOut) -> tuple[list[tuple[str, str]], list[Emit]]:
 
 def _bulk_message(fan_out: FanOut, recipients: list[tuple[str, str, dict[str, Any]]]) -> str:
     names = {name for _, name, _ in recipients}
-    return json.dumps(
+    return json_codec.dumps(
         {
             "method": BULK,
             "event": fan_out.event,
@@ -221,7 +221,8 @@ def publish_deactivations(deactivated: list[tuple[int, float]]) -> None:
     if not deactivated:
         return
     if get_settings().distributed:
-        _spublish([(user_room(uid), json.dumps(deactivation_message(uid, at))) for uid, at in deactivated])
+        notices = [(user_room(u), json_codec.dumps(deactivation_message(u, at))) for u, at in deactivated]
+        _spublish(notices)
         return
     manager = _kombu_manager()
     for uid, at in deactivated:

@@ -44,7 +44,7 @@ from redis.asyncio.cluster import ClusterNode, RedisCluster
 from socketio import packet as sio_packet
 from socketio.async_pubsub_manager import AsyncPubSubManager
 
-from common import metrics
+from common import json_codec, metrics
 from common.config import Settings
 from common.events.channels import (
     ChannelUrl,
@@ -191,7 +191,7 @@ class RoomChannelManager(ControlMixin, AsyncPubSubManager):  # type: ignore[misc
         subscriber_options: dict[str, Any],
         command_options: dict[str, Any],
     ) -> None:
-        super().__init__(channel=settings.socketio_channel)
+        super().__init__(channel=settings.socketio_channel, json=json_codec)
         self.settings = settings
         self.parsed: ChannelUrl = parse_channel_url(settings.channel_redis_url)
         # RESP2: the replies read here are plain arrays (RESP3 would make them pushes).

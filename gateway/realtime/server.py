@@ -12,7 +12,7 @@ import socketio
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 
-from common import metrics
+from common import json_codec, metrics
 from common.config import Settings
 from common.db import DATABASE_UNAVAILABLE, get_sessionmaker
 from common.events.publisher import role_room, user_room
@@ -115,6 +115,7 @@ def create_socket_server(settings: Settings) -> socketio.AsyncServer:
         async_mode="asgi",
         client_manager=_client_manager(settings),
         cors_allowed_origins=_origin_checker(settings),
+        json=json_codec,  # every packet encoded by orjson (issue 26)
         logger=False,
         engineio_logger=False,
     )
