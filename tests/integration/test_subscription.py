@@ -10,7 +10,10 @@ would skip the catch-up of what was published meanwhile.
 import asyncio
 import time
 
+import pytest
+
 from common.config import Settings
+from gateway.realtime import redis_manager
 from gateway.realtime.redis_manager import RoomChannelManager
 from tests.integration.stack import PrivateRedis
 
@@ -73,5 +76,44 @@ def test_cuts_and_restarts_resubscribe_every_held_room_once_and_catch_up_on_them
     try:
         counts = asyncio.run(scenario())
         assert counts == [[1, 1, 1]] * 5 + [[1, 0, 1]]
+    finally:
+        redis.stop()
+
+
+def test_a_silent_link_is_dropped_resubscribed_and_caught_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A connection that answers nothing (CLIENT PAUSE: Redis reads no command, answers no
+    PING) counts as lost after three health intervals: the manager reconnects, subscribes
+    again once Redis answers, and catches up on the rooms from before the silence."""
+    monkeypatch.setattr(redis_manager, "HEALTH_SECONDS", 0.3)
+    redis = PrivateRedis()
+    redis.start()
+    settings = Settings(redis_url=redis.url(3), jwt_secret="x" * 40, socketio_channel_name=CHANNEL)
+    caught: list[tuple[set[int], float]] = []
+
+    async def catch_up(user_ids: set[int], since: float) -> tuple[list, set[int]]:
+        caught.append((set(user_ids), since))
+        return [], set()
+
+    async def scenario() -> float:
+        options = {"socket_connect_timeout": 2}
+        manager = RoomChannelManager(settings, catch_up, options, {**options, "socket_timeout": 2})
+        for sid, room in ROOMS.items():
+            manager.basic_enter_room(sid, "/", None, eio_sid=f"e{sid}")
+            manager.basic_enter_room(sid, "/", room)
+        assert await manager.wait_subscribed(list(ROOMS.values()))
+        await _settles(redis, settings, [1, 1, 1])
+        silent_from = time.time()
+        redis.cli("client", "pause", "3000", "all")
+        deadline = time.monotonic() + 15
+        while not caught and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        assert await _settles(redis, settings, [1, 1, 1]) == [1, 1, 1]
+        return silent_from
+
+    try:
+        silent_from = asyncio.run(scenario())
+        assert len(caught) == 1, "the silence was noticed once, and caught up once"
+        users, since = caught[0]
+        assert users == {1, 2} and since <= silent_from + 1
     finally:
         redis.stop()
