@@ -63,8 +63,13 @@ beat: install
 flower: install
 	$(VENV)/bin/celery -A workers flower --conf=$(CURDIR)/flowerconfig.py --port=$${FLOWER_PORT:-5555}
 
+# Issue 26's figures in one sitting: the stack's event paths, the socket path against the
+# Node peer, then the targets' table (about 20 minutes; the Node peer's packages from npm).
 bench: install
-	$(PY) bench/throughput.py
+	rm -f var/bench/throughput.json var/bench/socket_peer.json
+	$(PY) bench/throughput.py --fan-out --json var/bench/throughput.json
+	$(PY) bench/socket_peer.py --json var/bench/socket_peer.json
+	$(PY) bench/report.py var/bench/throughput.json var/bench/socket_peer.json
 
 capacity: install
 	$(PY) bench/capacity.py

@@ -265,7 +265,7 @@ def report(results: list[dict[str, Any]], argv: list[str]) -> None:
         print(f"| {label} | {values} | {ratios} | {target} |")
 
 
-def fan_out(bench: PeerBench, recipients: int) -> str:
+def fan_out(bench: PeerBench, recipients: int) -> dict[str, Any]:
     """One LOW_STOCK_ALERT to `recipients` connected admins (and the demo admin), timed at the
     Node client: request -> first / median / last arrival."""
     import httpx
@@ -298,17 +298,37 @@ def fan_out(bench: PeerBench, recipients: int) -> str:
                 break
             time.sleep(0.1)
         ms = sorted(a - fired for a in arrivals) or [float("nan")]
-        return (
-            f"fan-out: one LOW_STOCK_ALERT to {answer['connected']} connected admins (Node client): "
-            f"first {ms[0]:.0f} ms, p50 {ms[len(ms) // 2]:.0f} ms, last {ms[-1]:.0f} ms "
-            f"({len(arrivals)}/{answer['connected']} received)"
-        )
+        return {
+            "recipients": answer["connected"],
+            "received": len(arrivals),
+            "first_ms": ms[0],
+            "p50_ms": ms[len(ms) // 2],
+            "last_ms": ms[-1],
+        }
     finally:
         client.ask({"close": True})
         client.stop()
         bench.stop_server(gateway)
         bench.stop_server(worker)
         retire_bench_admins()  # the next case is told to its own admins only
+
+
+def describe(fan: dict[str, Any]) -> str:
+    return (
+        f"fan-out: one LOW_STOCK_ALERT to {fan['recipients']} connected admins (Node client): "
+        f"first {fan['first_ms']:.0f} ms, p50 {fan['p50_ms']:.0f} ms, last {fan['last_ms']:.0f} ms "
+        f"({fan['received']}/{fan['recipients']} received)"
+    )
+
+
+def medians(results: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
+    """Per server, the median of each figure over its rounds."""
+    by: dict[str, dict[str, float]] = {}
+    for kind in dict.fromkeys(r["server"] for r in results):
+        mine = [r for r in results if r["server"] == kind]
+        keys = [k for k, v in mine[0].items() if isinstance(v, float)]
+        by[kind] = {k: sorted(r[k] for r in mine)[len(mine) // 2] for k in keys}
+    return by
 
 
 def wait_processed(event_id: int) -> None:
@@ -364,6 +384,7 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=500, help="single-user messages per second")
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--json", type=Path, help="also write the medians and fan-outs (bench/report.py)")
     parser.add_argument(
         "--gateways",
         nargs="*",
@@ -378,7 +399,7 @@ def main() -> None:
     install_peer()
     bench = PeerBench(args)
     results: list[dict[str, Any]] = []
-    fan_outs: list[str] = []
+    fan_outs: list[dict[str, Any]] = []
     try:
         bench.base.setup()
         users = bench.base.recipients(args.sockets)
@@ -390,14 +411,18 @@ def main() -> None:
         for recipients in args.fan_out:
             print(f"==> fan-out to {recipients}", flush=True)
             fan_outs.append(fan_out(bench, recipients))
-            print(fan_outs[-1], flush=True)
+            print(describe(fan_outs[-1]), flush=True)
     finally:
         bench.base.teardown()
         print(f"process logs: {bench.base.log_dir}")
     if results:
         report(results, [Path(sys.executable).name, *sys.argv])
-    for line in fan_outs:
-        print(line)
+    for fan in fan_outs:
+        print(describe(fan))
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps({"medians": medians(results), "fan_out": fan_outs}, indent=1))
+        print(f"\nresults: {args.json}")
 
 
 if __name__ == "__main__":

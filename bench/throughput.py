@@ -9,14 +9,22 @@ gateway, workers, Flower) on a fresh database of its own and Redis db 9, then:
    reaching a connected buyer socket. Reports percentiles, delivered per
    second, lost, request errors and the CPU each process spent per event
    (from /proc, summed per role; PostgreSQL and Redis apart: they are shared
-   with anything else running on the machine).
+   with anything else running on the machine), and where an event's time goes:
+   p50/p99 from the send to each milestone (the 202, the row built, handed to
+   the broker, the worker's first row, processed, at the socket), read from
+   the event's and its notifications' times in the database (`--rates`:
+   150, 300, 600, 800).
+   The same through `POST /api/events/batch` (100 events a request,
+   `--batch-rates`) and for the engine alone (`--engine-rates`: a producer
+   process calling emit_event in its own transactions, no HTTP; 1,500/s).
 2. A sweep: the highest offered rate whose end-to-end p99 stays <= 100 ms.
 3. The burst: one `PUT /api/inventory/` of 5,000 rows that all cross below
    their thresholds, timed until the supplier's socket has all 5,000
    LOW_STOCK_ALERTs, with an order placed meanwhile timed to its
    SUPPLIER_MATCHED.
 
-    make bench                                   # everything
+    make bench                                   # everything, then bench/socket_peer.py and the
+                                                 # targets' table (bench/report.py)
     .venv/bin/python bench/throughput.py --rates 150 300 --seconds 10 --no-sweep --no-burst
     .venv/bin/python bench/throughput.py --no-sweep --no-burst --variants shipped \\
         no-batching:RELAY_BATCH=1,RELAY_LINGER_SECONDS=0   # levers side by side
@@ -29,6 +37,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -253,6 +262,22 @@ class RunResult:
             f"| {self.cpu_per_event('flower'):>5.2f} | {self.cpu_per_event('postgres (machine)'):>5.2f} |"
         )
 
+    def summary(self) -> dict[str, Any]:
+        """The figures bench/report.py reads; CPU in ms per delivered event."""
+        stack_roles = ("gateway", "workers", "flower")
+        return {
+            "rate": self.rate,
+            "delivered_per_s": self.delivered_per_s,
+            "p50_ms": percentile(self.latencies_ms, 50),
+            "p99_ms": percentile(self.latencies_ms, 99),
+            "lost": self.lost,
+            "errors": self.errors,
+            "cpu_stack_ms": sum(self.cpu_per_event(r) for r in stack_roles),
+            "cpu_all_ms": 1000 * sum(self.cpu.values()) / max(1, len(self.latencies_ms)),
+            "cpu_ms": {role: self.cpu_per_event(role) for role in self.cpu},
+            "stages": self.stages,
+        }
+
     def cpu_per_event(self, role: str) -> float:
         delivered = max(1, len(self.latencies_ms))
         if role == "workers":
@@ -269,12 +294,20 @@ HEADER = (
 )
 
 
+# The batch endpoint's case: this many events per `POST /api/events/batch`.
+BATCH_EVENTS = 100
+
+
 async def open_loop_run(
-    stack: Stack, rate: float, seconds: float, drain: float = 20.0, engine: bool = False
+    stack: Stack, rate: float, seconds: float, drain: float = 20.0, mode: str = "http"
 ) -> RunResult:
-    """One open-loop run at `rate` for `seconds`: over HTTP (`POST /api/events/`, one request per
-    event, fired on schedule from this process), or, with `engine`, by bench/producer.py calling
-    emit_event in a process of its own (no HTTP). Either way timed at a connected buyer's socket."""
+    """One open-loop run of `rate` events per second for `seconds`, timed from each event's
+    scheduled send to its `notification` at a connected buyer's socket. `mode`: `http`, one
+    `POST /api/events/` per event fired on schedule from this process; `batch`, one
+    `POST /api/events/batch` of BATCH_EVENTS events every BATCH_EVENTS / rate seconds;
+    `engine`, bench/producer.py calling emit_event in a process of its own (no HTTP)."""
+    engine = mode == "engine"
+    per_request = BATCH_EVENTS if mode == "batch" else 1
     base = stack.url
     result = RunResult(rate, seconds)
     connector = aiohttp.TCPConnector(limit=0)
@@ -318,17 +351,29 @@ async def open_loop_run(
             except (aiohttp.ClientError, TimeoutError):
                 result.errors += 1
 
+        async def fire_batch(first: int) -> None:
+            seqs = range(first, min(total, first + per_request))
+            events = [{**body, "metadata": {"bench_run": run_tag, "seq": seq}} for seq in seqs]
+            try:
+                async with http.post(f"{base}/api/events/batch", json={"events": events}, headers=admin) as r:
+                    if r.status != 202:
+                        result.errors += len(events)
+                    await r.read()
+                    answered.update(dict.fromkeys(seqs, time.time()))
+            except (aiohttp.ClientError, TimeoutError):
+                result.errors += len(events)
+
         meter = CpuMeter(stack)
         start = time.time() + (1.0 if engine else 0.05)  # the producer needs a moment to start
         producer = start_producer(stack, rate, seconds, start, order_id, run_tag) if engine else None
         meter.start(extra={"producer": [producer.pid]} if producer else {})
         if producer is None:
             tasks = []
-            for seq in range(total):
-                delay = start + seq / rate - time.time()
+            for first in range(0, total, per_request):
+                delay = start + first / rate - time.time()
                 if delay > 0:
                     await asyncio.sleep(delay)
-                tasks.append(asyncio.create_task(fire(seq)))
+                tasks.append(asyncio.create_task(fire(first) if per_request == 1 else fire_batch(first)))
             await asyncio.gather(*tasks)
         else:
             await asyncio.sleep(max(0.0, start + seconds - time.time()))
@@ -342,7 +387,7 @@ async def open_loop_run(
         await listener.disconnect()
     if received:
         result.delivered_per_s = len(received) / max(max(received.values()) - start, seconds)
-    scheduled = {seq: start + seq / rate for seq in received}
+    scheduled = {seq: start + (seq - seq % per_request) / rate for seq in received}
     result.latencies_ms = [(received[s] - scheduled[s]) * 1000 for s in received]
     result.stages = stage_breakdown(stack, run_tag, scheduled, answered, received)
     return result
@@ -594,31 +639,34 @@ def source_tree(name: str) -> Path:
     return tree
 
 
-async def run_variant(name: str, env: dict[str, str], args: argparse.Namespace, first: bool) -> None:
+MODES = {
+    "http": "HTTP: one `POST /api/events/` per event",
+    "batch": f"the batch endpoint: `POST /api/events/batch` of {BATCH_EVENTS} events",
+    "engine": "the engine alone: bench/producer.py calls emit_event in its own transactions",
+}
+
+
+async def run_variant(
+    name: str, env: dict[str, str], args: argparse.Namespace, first: bool, record: list[dict[str, Any]]
+) -> None:
     stack = Stack(env, source_tree(name))
     stack.start()
     try:
         where = f"scripts/run.sh in {stack.tree}, distributed"
-        print(f"\n### {name} {env or '(as shipped)'}: {stack.url} ({where})\n")
+        print(f"\n### {name} {env or '(as shipped)'}: {stack.url} ({where})")
         # Warm-up: the first tasks of fresh worker processes, and the first of each
         # statement (compiled once per process), are slow.
         await open_loop_run(stack, 100, 4)
-        print(HEADER)
-        for rate in args.rates:
-            result = await open_loop_run(stack, rate, args.seconds)
-            print(result.row(), flush=True)
-            if args.cpu_detail:
-                print_cpu(result)
-                print_stages(result)
-        if args.engine_rates:
-            print("\nThe engine alone: bench/producer.py calls emit_event in its own transactions\n")
-            print(HEADER)
-        for rate in args.engine_rates:
-            result = await open_loop_run(stack, rate, args.seconds, engine=True)
-            print(result.row(), flush=True)
-            if args.cpu_detail:
-                print_cpu(result)
-                print_stages(result)
+        for mode, rates in (("http", args.rates), ("batch", args.batch_rates), ("engine", args.engine_rates)):
+            if rates:
+                print(f"\n{MODES[mode]}\n\n{HEADER}")
+            for rate in rates:
+                result = await open_loop_run(stack, rate, args.seconds, mode=mode)
+                print(result.row(), flush=True)
+                if args.cpu_detail:
+                    print_cpu(result)
+                    print_stages(result)
+                record.append({"variant": name, "mode": mode, **result.summary()})
         if first and args.sweep:
             best = 0.0
             for rate in args.sweep_rates:
@@ -639,15 +687,20 @@ async def run_variant(name: str, env: dict[str, str], args: argparse.Namespace, 
 
 async def main_async(args: argparse.Namespace) -> None:
     variants = [parse_variant(v) for v in args.variants] or [("shipped", {})]
+    record: list[dict[str, Any]] = []
     for index, (name, env) in enumerate(variants):
-        await run_variant(name, env, args, first=index == 0)
+        await run_variant(name, env, args, index == 0, record)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(record, indent=1))
+        print(f"\nresults: {args.json}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--rates", type=float, nargs="*", default=[150, 300])
+    parser.add_argument("--rates", type=float, nargs="*", default=[150, 300, 600, 800])
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument(
         "--engine-rates",
@@ -656,6 +709,14 @@ def main() -> None:
         default=[1500],
         help="rates for the engine alone (a producer process calling emit_event, no HTTP)",
     )
+    parser.add_argument(
+        "--batch-rates",
+        type=float,
+        nargs="*",
+        default=[1500],
+        help=f"events per second through POST /api/events/batch, {BATCH_EVENTS} per request",
+    )
+    parser.add_argument("--json", type=Path, help="also write each run's figures here (bench/report.py)")
     parser.add_argument("--sweep", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument(
         "--sweep-rates", type=float, nargs="*", default=[100, 200, 250, 300, 350, 400, 500, 600]
