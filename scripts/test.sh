@@ -16,7 +16,7 @@ echo "==> Lint (ruff, mypy)"
 .venv/bin/mypy common gateway workers
 
 echo "==> Python tests"
-.venv/bin/pytest -q "$@"
+.venv/bin/pytest -q --durations=15 "$@"  # the slowest tests, to keep `make test` under 20 minutes
 
 if [[ -f frontend/package.json ]]; then
   ./scripts/test_frontend.sh
