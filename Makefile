@@ -64,7 +64,7 @@ flower: install
 	$(VENV)/bin/celery -A workers flower --conf=$(CURDIR)/flowerconfig.py --port=$${FLOWER_PORT:-5555}
 
 # Issue 26's figures in one sitting: the stack's event paths, the socket path against the
-# Node peer, then the targets' table (about 20 minutes; the Node peer's packages from npm).
+# Node peer, then the targets' table (about 12 minutes; the Node peer's packages from npm).
 bench: install
 	rm -f var/bench/throughput.json var/bench/socket_peer.json
 	$(PY) bench/throughput.py --fan-out --json var/bench/throughput.json

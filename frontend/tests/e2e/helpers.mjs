@@ -112,6 +112,12 @@ export async function assertAccessible(page, what, { skipRules = [] } = {}) {
   // and refuses inline <script> tags, so the app is tested under the policy it ships with.
   if (!(await page.evaluate(() => "axe" in window))) await page.evaluate(AXE_SOURCE);
   const violations = await page.evaluate(async (skip) => {
+    // A toast fading in (react-hot-toast's enter animation) has, for a moment, text too faint
+    // for the contrast rule: axe looks at the page once its finite animations have ended.
+    const deadline = Date.now() + 2000;
+    const moving = () => document.getAnimations().some(
+      (a) => a.playState === "running" && a.effect?.getComputedTiming().endTime !== Infinity);
+    while (moving() && Date.now() < deadline) await new Promise((done) => setTimeout(done, 50));
     const rules = Object.fromEntries(skip.map((id) => [id, { enabled: false }]));
     const result = await window.axe.run(document, { resultTypes: ["violations"], rules });
     return result.violations
