@@ -28,7 +28,9 @@ def _numsub(redis: PrivateRedis, settings: Settings) -> list[int]:
     return [int(n) for n in reply[1::2]]
 
 
-async def _settles(redis: PrivateRedis, settings: Settings, want: list[int], timeout: float = 10) -> list[int]:
+async def _settles(
+    redis: PrivateRedis, settings: Settings, want: list[int], timeout: float = 10
+) -> list[int]:
     """Waits for `want`, then makes sure no second subscription shows up."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and _numsub(redis, settings) != want:
@@ -37,23 +39,30 @@ async def _settles(redis: PrivateRedis, settings: Settings, want: list[int], tim
     return _numsub(redis, settings)
 
 
+async def _subscribed_manager(settings: Settings, caught: list[tuple[set[int], float]]) -> RoomChannelManager:
+    """A manager holding a socket in each of ROOMS, subscribed; its catch-ups are appended to `caught`."""
+
+    async def catch_up(user_ids: set[int], since: float) -> tuple[list, set[int]]:
+        caught.append((set(user_ids), since))
+        return [], set()
+
+    options = {"socket_connect_timeout": 2}
+    manager = RoomChannelManager(settings, catch_up, options, {**options, "socket_timeout": 2})
+    for sid, room in ROOMS.items():
+        manager.basic_enter_room(sid, "/", None, eio_sid=f"e{sid}")
+        manager.basic_enter_room(sid, "/", room)
+    assert await manager.wait_subscribed(list(ROOMS.values()))
+    return manager
+
+
 def test_cuts_and_restarts_resubscribe_every_held_room_once_and_catch_up_on_them() -> None:
     redis = PrivateRedis()
     redis.start()
     settings = Settings(redis_url=redis.url(3), jwt_secret="x" * 40, socketio_channel_name=CHANNEL)
     caught: list[tuple[set[int], float]] = []
 
-    async def catch_up(user_ids: set[int], since: float) -> tuple[list, set[int]]:
-        caught.append((set(user_ids), since))
-        return [], set()
-
     async def scenario() -> list[list[int]]:
-        options = {"socket_connect_timeout": 2}
-        manager = RoomChannelManager(settings, catch_up, options, {**options, "socket_timeout": 2})
-        for sid, room in ROOMS.items():
-            manager.basic_enter_room(sid, "/", None, eio_sid=f"e{sid}")
-            manager.basic_enter_room(sid, "/", room)
-        assert await manager.wait_subscribed(list(ROOMS.values()))
+        manager = await _subscribed_manager(settings, caught)
         counts = [await _settles(redis, settings, [1, 1, 1])]
         for fault in ["cut", "restart", "cut", "restart"]:
             before, cut_at = len(caught), time.time()
@@ -90,17 +99,8 @@ def test_a_silent_link_is_dropped_resubscribed_and_caught_up(monkeypatch: pytest
     settings = Settings(redis_url=redis.url(3), jwt_secret="x" * 40, socketio_channel_name=CHANNEL)
     caught: list[tuple[set[int], float]] = []
 
-    async def catch_up(user_ids: set[int], since: float) -> tuple[list, set[int]]:
-        caught.append((set(user_ids), since))
-        return [], set()
-
     async def scenario() -> float:
-        options = {"socket_connect_timeout": 2}
-        manager = RoomChannelManager(settings, catch_up, options, {**options, "socket_timeout": 2})
-        for sid, room in ROOMS.items():
-            manager.basic_enter_room(sid, "/", None, eio_sid=f"e{sid}")
-            manager.basic_enter_room(sid, "/", room)
-        assert await manager.wait_subscribed(list(ROOMS.values()))
+        _held = await _subscribed_manager(settings, caught)  # kept referenced while Redis is paused
         await _settles(redis, settings, [1, 1, 1])
         silent_from = time.time()
         redis.cli("client", "pause", "3000", "all")
