@@ -1,6 +1,6 @@
 // Rows pushed again (a replay, a catch-up): the web app toasts only new unread rows and lists
 // no archived one (CONTRACT §8).
-import { BASE, assert, bell, call, check, listen, skip } from "../helpers.mjs";
+import { BASE, assert, bell, call, check, listen, skip, whenLive } from "../helpers.mjs";
 
 /** Records in the page every toast that appears from now on (its text). */
 async function watchToasts(page) {
@@ -22,7 +22,11 @@ const toastsSince = (page) => page.evaluate(() => window.__toasts);
 
 export const replayReadRow = check("a replayed row that was read: no second toast, it stays read and listed once", async (ctx) => {
   const { tokens, buyer, orderId } = ctx;
+  // The event is fired once the page's socket is live and its list has loaded: a row pushed
+  // earlier could fall between the two and be listed by neither (as in the toast checks).
+  const live = whenLive(buyer);
   await buyer.goto(`${BASE}/notifications`);
+  await live;
   await bell(buyer).waitFor();
   const buyerSocket = listen(tokens.buyer);
   await buyerSocket.connected;
