@@ -15,8 +15,18 @@ echo "==> Lint (ruff, mypy)"
 .venv/bin/ruff check .
 .venv/bin/mypy common gateway workers
 
-echo "==> Python tests"
-.venv/bin/pytest -q --durations=15 "$@"  # the slowest tests, to keep `make test` under 20 minutes
+# Two lanes (pytest-xdist workers, each with a database, Redis db, logs and
+# VAR_DIR of its own: tests/conftest.py). Whole files go to a lane, in the order
+# they are collected (--no-loadscope-reorder): a lane runs the in-process API tests
+# before the integration files whose session stack (a live celery worker) then
+# stays up. TEST_LANES=0 runs everything in this process, in that same order.
+TEST_LANES=${TEST_LANES:-2}
+lanes=()
+if [[ $TEST_LANES != 0 ]]; then
+  lanes=(-n "$TEST_LANES" --dist loadfile --no-loadscope-reorder)
+fi
+echo "==> Python tests (${TEST_LANES} lanes)"
+.venv/bin/pytest -q "${lanes[@]}" --durations=15 "$@"  # the slowest tests, to keep `make test` under 20 minutes
 
 if [[ -f frontend/package.json ]]; then
   ./scripts/test_frontend.sh

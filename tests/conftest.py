@@ -13,6 +13,23 @@ TEST_DATABASE_URL = os.environ.get(
     "TEST_DATABASE_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/partpulse_test"
 )
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+# `make test` runs pytest in lanes (pytest-xdist workers gw0, gw1, ...). Each lane
+# has a database, a Redis db (counting down from the one above), queues, a
+# Socket.IO channel, logs and a VAR_DIR of its own, so lanes never see each other.
+LANE = os.environ.get("PYTEST_XDIST_WORKER", "")
+
+
+def _lane_urls(database_url: str, redis_url: str, lane: str) -> tuple[str, str]:
+    if not lane:
+        return database_url, redis_url
+    number = int(lane.removeprefix("gw"))
+    redis_base, redis_db = redis_url.rsplit("/", 1)
+    lane_db = int(redis_db) - 1 - number
+    assert lane_db >= 0, f"no Redis db left for lane {lane} below {redis_url}"
+    return f"{database_url}_{lane}", f"{redis_base}/{lane_db}"
+
+
+TEST_DATABASE_URL, TEST_REDIS_URL = _lane_urls(TEST_DATABASE_URL, TEST_REDIS_URL, LANE)
 # Databases a test makes for itself are named after the main test database, so
 # two checkouts with their own TEST_DATABASE_URL never share one.
 TEST_DB_NAME = TEST_DATABASE_URL.rsplit("/", 1)[1]
@@ -27,7 +44,7 @@ TEST_ENV = {
     "JWT_SECRET": TEST_JWT_SECRET,
     "BCRYPT_ROUNDS": "4",
     "SOCKETIO_CHANNEL": f"partpulse-{TEST_DB_NAME}",
-    "VAR_DIR": str(ROOT / "var" / "test"),
+    "VAR_DIR": str(ROOT / "var" / "test" / LANE),
 }
 os.environ.update(TEST_ENV)
 os.environ["EVENT_RELAY"] = "0"

@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 
 from bench.procstats import LoggedProcess, child_pids, free_port, wait_until
 from common.seed import seed
-from tests.conftest import ROOT, TEST_DATABASE_URL, TEST_DB_NAME, TEST_ENV, _recreate_database, alembic
+from tests.conftest import LANE, ROOT, TEST_DATABASE_URL, TEST_DB_NAME, TEST_ENV, _recreate_database, alembic
 
-LOG_DIR = ROOT / "test-artifacts" / "logs"
+LOG_DIR = ROOT / "test-artifacts" / "logs" / LANE
 # The gateway's own HTTP protocol (header cap), as scripts/run.sh and docker-compose.yml start it.
 HTTP_PROTOCOL = "gateway.http_protocol:GatewayHttpProtocol"
 

@@ -3,11 +3,13 @@
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 import socketio
 
+from common.seed import DEMO_TIMEZONE
 from tests.conftest import TEST_JWT_SECRET
 from tests.integration.conftest import Stack
 from tests.integration.stack import Listener, wait_until
@@ -177,7 +179,8 @@ def test_full_lifecycle_with_stock_delivery_and_score(live: Stack, listeners) ->
             == 200
         )
         updated = buyer.wait_for("notification", lambda d: d["event_type"] == "ETA_UPDATED")
-        assert new_eta.strftime("%Y-%m-%d") in updated["message"]
+        # The buyer reads the date in the organisation's zone (near midnight UTC it is the next day there).
+        assert new_eta.astimezone(ZoneInfo(DEMO_TIMEZONE)).strftime("%Y-%m-%d") in updated["message"]
         for status in ("DISPATCHED", "IN_TRANSIT"):
             assert api.post(f"/api/orders/{order_id}/transitions", json={"status": status}).status_code == 200
             buyer.wait_for("order_status", lambda d, s=status: d["status"] == s)
