@@ -1,6 +1,7 @@
 """Shared fixtures. Tests run against a PostgreSQL database and a Redis db of their own."""
 
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -13,16 +14,18 @@ TEST_DATABASE_URL = os.environ.get(
     "TEST_DATABASE_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/partpulse_test"
 )
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-# `make test` runs pytest in lanes (pytest-xdist workers gw0, gw1, ...). Each lane
-# has a database, a Redis db (counting down from the one above), queues, a
-# Socket.IO channel, logs and a VAR_DIR of its own, so lanes never see each other.
-LANE = os.environ.get("PYTEST_XDIST_WORKER", "")
+# `make test` runs pytest in lanes (pytest-xdist workers gw0, gw1, ...) and the
+# browser tests in lanes of their own (TEST_LANE=browser0, browser1: one per window size).
+# Each lane has a database, a Redis db (counting down from the one above by the
+# lane's number), queues, a Socket.IO channel, logs and a VAR_DIR of its own, so
+# lanes running at once never see each other.
+LANE = os.environ.get("PYTEST_XDIST_WORKER") or os.environ.get("TEST_LANE", "")
 
 
 def _lane_urls(database_url: str, redis_url: str, lane: str) -> tuple[str, str]:
     if not lane:
         return database_url, redis_url
-    number = int(lane.removeprefix("gw"))
+    number = int(re.search(r"\d+$", lane)[0])  # type: ignore[index]
     redis_base, redis_db = redis_url.rsplit("/", 1)
     lane_db = int(redis_db) - 1 - number
     assert lane_db >= 0, f"no Redis db left for lane {lane} below {redis_url}"
