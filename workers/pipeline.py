@@ -40,6 +40,7 @@ Failure paths (issue 19). A batch is an optimisation, never a unit of failure:
 
 import contextlib
 import enum
+import json
 import logging
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -47,7 +48,7 @@ from typing import Any
 
 import redis.exceptions
 from billiard.exceptions import SoftTimeLimitExceeded
-from sqlalchemy import BindParameter, Row, bindparam, func, select, update
+from sqlalchemy import BindParameter, Row, bindparam, column, func, select, text, update
 from sqlalchemy.exc import (
     DataError,
     DBAPIError,
@@ -61,6 +62,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from common.config import get_settings
 from common.db import execute_core, get_sessionmaker, insert_on_conflict
+from common.events.kinds import category_of
 from common.events.payloads import event_state_payload
 from common.events.publisher import BULK_MIN_RECIPIENTS, Emit, FanOut, publish, role_room, user_room
 from common.events.types import EventType, spec_for
@@ -132,6 +134,8 @@ def insert_notifications(session: Session, handled: list[Handled]) -> list[Notif
     plain rows: nothing changes them, so no ORM object is built.
     """
     now = utcnow()
+    if session.get_bind().dialect.name == "postgresql":
+        return _insert_notifications_by_event(session, handled, now)
     rows = [
         {
             "user_id": user_id,
@@ -161,6 +165,47 @@ def insert_notifications(session: Session, handled: list[Handled]) -> list[Notif
         .returning(*_ROW_COLUMNS)
     )
     return list(execute_core(session, statement, rows).all())
+
+
+def _insert_notifications_by_event(
+    session: Session, handled: list[Handled], now: datetime
+) -> list[NotificationRow]:
+    """insert_notifications on PostgreSQL: each event's fields once, its recipients as an array.
+
+    A row differs from its event's other rows only by user_id, so the statement
+    takes one array per field with an element per event and two arrays (event,
+    user) with an element per row, and joins them in SQL: for a fan-out to 1,000
+    readers that is one event's fields and 2,000 integers to send, not 1,000 rows
+    of 15 parameters each to quote (issue 26). Rows are written in the same order
+    as the generic path's (by event, then user id), so ids ascend the same way.
+    """
+    events = [h for h in handled if h.notice is not None and h.notice.recipients]
+    if not events:
+        return []
+    row_events: list[int] = []
+    row_users: list[int] = []
+    for h in events:
+        recipients = sorted(h.notice.recipients)  # type: ignore[union-attr]
+        row_events += [h.event.id] * len(recipients)
+        row_users += recipients
+    params = {
+        "row_event": row_events,
+        "row_user": row_users,
+        "event_id": [h.event.id for h in events],
+        "event_type": [h.event.event_type for h in events],
+        "entity_type": [h.event.entity_type for h in events],
+        "entity_id": [h.event.entity_id for h in events],
+        "title": [h.notice.title for h in events],  # type: ignore[union-attr]
+        "message": [h.notice.message for h in events],  # type: ignore[union-attr]
+        "message_key": [h.notice.key for h in events],  # type: ignore[union-attr]
+        "params": [json.dumps(h.notice.params) if h.notice.key else None for h in events],  # type: ignore[union-attr]
+        "metadata": [json.dumps(notification_metadata(h.event)) for h in events],
+        "link": [h.notice.link for h in events],  # type: ignore[union-attr]
+        "severity": [h.severity for h in events],
+        "category": [category_of(h.event.event_type) for h in events],
+        "now": now,
+    }
+    return list(execute_core(session, _INSERT_BY_EVENT, params).all())
 
 
 def keep_in_app_recipients(session: Session, handled: list[Handled]) -> None:
@@ -363,6 +408,28 @@ _ROW_COLUMNS = (
     _NOTIFICATIONS.c.entity_type,
     _NOTIFICATIONS.c.entity_id,
 )
+# insert_notifications on PostgreSQL (_insert_notifications_by_event): the same
+# rows and the same ON CONFLICT as the generic INSERT, the same columns returned.
+_INSERT_BY_EVENT = text(
+    """
+    INSERT INTO notifications (user_id, event_id, event_type, entity_type, entity_id, title, message,
+        message_key, params, metadata, link, is_read, created_at, severity, category)
+    SELECT r.user_id, e.event_id, e.event_type, e.entity_type, e.entity_id, e.title, e.message,
+        e.message_key, e.params, e.metadata, e.link, false, :now, e.severity, e.category
+    FROM unnest(CAST(:row_event AS integer[]), CAST(:row_user AS integer[]))
+        WITH ORDINALITY AS r(event_id, user_id, n)
+    JOIN unnest(
+        CAST(:event_id AS integer[]), CAST(:event_type AS text[]), CAST(:entity_type AS text[]),
+        CAST(:entity_id AS integer[]), CAST(:title AS text[]), CAST(:message AS text[]),
+        CAST(:message_key AS text[]), CAST(:params AS jsonb[]), CAST(:metadata AS jsonb[]),
+        CAST(:link AS text[]), CAST(:severity AS text[]), CAST(:category AS text[])
+    ) AS e(event_id, event_type, entity_type, entity_id, title, message, message_key, params,
+        metadata, link, severity, category) ON e.event_id = r.event_id
+    ORDER BY r.n
+    ON CONFLICT (event_id, user_id) DO NOTHING
+    RETURNING """
+    + ", ".join(f"{c.element.name} AS {c.name}" if hasattr(c, "element") else c.name for c in _ROW_COLUMNS)
+).columns(*[column(c.name, c.type) for c in _ROW_COLUMNS])
 _ROWS_OF_EVENTS = select(*_ROW_COLUMNS).where(_NOTIFICATIONS.c.event_id.in_(_EVENT_IDS))
 _SET_WAITS = select(
     func.set_config("lock_timeout", bindparam("ms"), True),
