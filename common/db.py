@@ -7,8 +7,20 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import CursorResult, Engine, Executable, create_engine, event
+from sqlalchemy import (
+    CursorResult,
+    Engine,
+    Executable,
+    Table,
+    bindparam,
+    cast,
+    create_engine,
+    event,
+    func,
+    select,
+)
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session, make_transient_to_detached, sessionmaker
 
 from common.config import get_settings
@@ -172,6 +184,51 @@ def insert_on_conflict(session: Session, model: Any) -> postgresql.Insert | sqli
     if session.get_bind().dialect.name == "postgresql":
         return postgresql.insert(model)
     return sqlite.insert(model)
+
+
+def insert_rows(
+    session: Session,
+    table: Table,
+    rows: list[dict[str, Any]],
+    skip_conflicts_on: tuple[str, ...] = (),
+    returning: tuple[str, ...] = (),
+) -> CursorResult[Any]:
+    """Many rows (dicts with the same keys) in one statement, ON CONFLICT (skip_conflicts_on)
+    DO NOTHING when given, RETURNING the `returning` columns when given.
+
+    On PostgreSQL the rows travel as one array per column, unnested in SQL: a
+    fan-out's thousand rows are a dozen parameters, not ten thousand for
+    psycopg2 to quote one by one and SQLAlchemy to process (issue 26). Elsewhere
+    (SQLite) a multi-row INSERT.
+    """
+    columns = tuple(rows[0])
+    if session.get_bind().dialect.name != "postgresql":
+        statement: Any = sqlite.insert(table)
+        if skip_conflicts_on:
+            statement = statement.on_conflict_do_nothing(index_elements=list(skip_conflicts_on))
+        if returning:
+            statement = statement.returning(*[table.c[name] for name in returning])
+        return execute_core(session, statement, rows)
+    statement = _unnest_insert(table, columns, skip_conflicts_on, returning)
+    arrays = {f"c{i}": [row[c] for row in rows] for i, c in enumerate(columns)}
+    return execute_core(session, statement, arrays)
+
+
+@lru_cache(maxsize=64)
+def _unnest_insert(
+    table: Table, columns: tuple[str, ...], skip_conflicts_on: tuple[str, ...], returning: tuple[str, ...]
+) -> Executable:
+    # Several unnest() in one select list run in lockstep (PostgreSQL 10+): row n takes element n of each.
+    arrays = [
+        func.unnest(cast(bindparam(f"c{i}", type_=ARRAY(table.c[c].type)), ARRAY(table.c[c].type)))
+        for i, c in enumerate(columns)
+    ]
+    statement: Any = postgresql.insert(table).from_select(list(columns), select(*arrays))
+    if skip_conflicts_on:
+        statement = statement.on_conflict_do_nothing(index_elements=list(skip_conflicts_on))
+    if returning:
+        statement = statement.returning(*[table.c[name] for name in returning])
+    return statement  # type: ignore[no-any-return]
 
 
 # ---------------------------------------------------------------- work that waits for the commit

@@ -38,10 +38,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import BindParameter, bindparam, delete, func, insert, select
+from sqlalchemy import BindParameter, bindparam, delete, func, select
 from sqlalchemy.orm import Session
 
-from common.db import execute_core, insert_on_conflict
+from common.db import execute_core, insert_on_conflict, insert_rows
 from common.events.kinds import CATEGORIES, SEVERITIES
 from common.models import User
 from common.models.unread import COUNTER_COLUMNS, UnreadChange, UnreadTotal
@@ -102,10 +102,7 @@ def record_changes(session: Session, changes: Mapping[int, Change]) -> None:
         if any(change.values()):
             rows.append({"user_id": user_id, **{c: change.get(c, 0) for c in COUNTER_COLUMNS}})
     if rows:
-        execute_core(session, _APPEND, rows)
-
-
-_APPEND = insert(UnreadChange)
+        insert_rows(session, UnreadChange.__table__, rows)  # type: ignore[arg-type]
 
 
 def unread_states(session: Session, user_ids: Iterable[int]) -> dict[int, UnreadState]:
@@ -165,9 +162,13 @@ def compact(session: Session, limit: int = 5000) -> int:
     Returns how many were folded. The totals grow by exactly what is deleted,
     in one transaction, so no reader ever sees a sum or a version move.
     """
-    rows = session.execute(
-        select(UnreadChange).order_by(UnreadChange.id).limit(limit).with_for_update(skip_locked=True)
-    ).scalars().all()
+    rows = (
+        session.execute(
+            select(UnreadChange).order_by(UnreadChange.id).limit(limit).with_for_update(skip_locked=True)
+        )
+        .scalars()
+        .all()
+    )
     if not rows:
         return 0
     totals: dict[int, Counter[str]] = {}
@@ -183,10 +184,7 @@ def compact(session: Session, limit: int = 5000) -> int:
     execute_core(
         session,
         upsert,
-        [
-            {"user_id": uid, **{c: t.get(c, 0) for c in _FOLDED}}
-            for uid, t in sorted(totals.items())
-        ],
+        [{"user_id": uid, **{c: t.get(c, 0) for c in _FOLDED}} for uid, t in sorted(totals.items())],
     )
     execute_core(session, delete(UnreadChange).where(UnreadChange.id.in_([r.id for r in rows])))
     return len(rows)

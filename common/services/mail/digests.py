@@ -7,7 +7,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from common.config import get_settings
-from common.db import execute_core, insert_on_conflict
+from common.db import insert_rows
 from common.models import (
     EventLog,
     InventoryItem,
@@ -47,16 +47,10 @@ def record_digest_items(session: Session, alerts: list[tuple[EventLog, set[int]]
                 {"user_id": user_id, "event_id": event.id, **alerted, "created_at": now, "due_at": due}
             )
     if rows:
-        # RETURNING makes SQLAlchemy send the rows as multi-row INSERTs ("insertmanyvalues");
-        # without it psycopg2's executemany runs one statement per row (0.27 s for an alert
-        # told to 1,000 admins, against 0.02 s so).
+        # One statement for all (psycopg2's executemany would run one per row: 0.27 s for an
+        # alert told to 1,000 admins).
         table = MailDigestItem.__table__
-        statement = (
-            insert_on_conflict(session, table)
-            .on_conflict_do_nothing(index_elements=["event_id", "user_id"])
-            .returning(table.c.id)
-        )
-        execute_core(session, statement, rows).all()
+        insert_rows(session, table, rows, skip_conflicts_on=("event_id", "user_id"))  # type: ignore[arg-type]
 
 
 def _stock_rows_the_alerts_do_not_describe(
