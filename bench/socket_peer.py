@@ -280,7 +280,7 @@ def fan_out(bench: PeerBench, recipients: int) -> dict[str, Any]:
     )
     client = NodeProcess("client.mjs", bench.env)
     try:
-        tokens = admin_tokens(recipients)
+        tokens = throughput.bench_admins(bench.args.database_url, bench.env["JWT_SECRET"], recipients)
         _, admin = bench.base.token("admin@demo.test")
         body = {"event_type": "LOW_STOCK_ALERT", "entity_type": "inventory", "entity_id": 1}
         # Warm-up: the same event to the same admins, not yet connected (a fresh worker's first
@@ -317,7 +317,7 @@ def fan_out(bench: PeerBench, recipients: int) -> dict[str, Any]:
         client.stop()
         bench.stop_server(gateway)
         bench.stop_server(worker)
-        retire_bench_admins()  # the next case is told to its own admins only
+        throughput.retire_bench_admins(bench.args.database_url)
 
 
 def server_stages(event_id: int, fired_ms: float) -> dict[str, float]:
@@ -369,33 +369,6 @@ def wait_processed(event_id: int) -> None:
             return state.scalar_one() == "PROCESSED"
 
     capacity.wait_until(processed, 120, f"event {event_id} processed")
-
-
-def retire_bench_admins() -> None:
-    from sqlalchemy import text
-
-    from common.db import get_engine
-
-    with get_engine().begin() as connection:
-        connection.execute(text("UPDATE users SET is_active = false WHERE email LIKE 'peer-%@example.test'"))
-
-
-def admin_tokens(count: int) -> list[str]:
-    from sqlalchemy import insert
-
-    from common.db import get_sessionmaker
-    from common.models import User
-    from common.security import create_access_token
-
-    tag = int(time.time() * 1000)
-    rows = [
-        {"email": f"peer-{tag}-{n}@example.test", "password_hash": "x", "full_name": "P", "role": "admin"}
-        for n in range(count)
-    ]
-    with get_sessionmaker()() as session:
-        ids = list(session.scalars(insert(User).returning(User.id), rows))
-        session.commit()
-    return [create_access_token(uid, "admin") for uid in ids]
 
 
 def main() -> None:

@@ -540,7 +540,7 @@ async def fan_out(stack: Stack, recipients: int) -> str:
     """One LOW_STOCK_ALERT (told to every admin) with `recipients` extra admins connected: the time
     from the request to the first, the median and the last of them having it, at the clients
     (Python clients in this process: their own CPU is in the figure)."""
-    tokens = _bench_admins(stack, recipients)
+    tokens = bench_admins(stack.database_url, stack.env["JWT_SECRET"], recipients)
     tag = f"fan-out-{recipients}-{time.time()}"
     arrivals: list[float] = []
     all_in = asyncio.Event()
@@ -571,7 +571,7 @@ async def fan_out(stack: Stack, recipients: int) -> str:
             await asyncio.wait_for(all_in.wait(), 30)
         cpu = meter.stop()
     await asyncio.gather(*(c.disconnect() for c in clients))
-    _retire_bench_admins(stack)  # a later case is told to its own admins only
+    retire_bench_admins(stack.database_url)
     workers = sum(v for k, v in cpu.items() if k.startswith("worker"))
     ms = sorted((a - fired) * 1000 for a in arrivals) or [float("nan")]
     return (
@@ -584,16 +584,17 @@ async def fan_out(stack: Stack, recipients: int) -> str:
     )
 
 
-def _retire_bench_admins(stack: Stack) -> None:
-    engine = create_engine(stack.database_url)
+def retire_bench_admins(database_url: str) -> None:
+    """Deactivate the admins bench_admins wrote, so a later case is told to its own only."""
+    engine = create_engine(database_url)
     with engine.begin() as connection:
         connection.execute(text("UPDATE users SET is_active = false WHERE email LIKE 'bench-%@example.test'"))
     engine.dispose()
 
 
-def _bench_admins(stack: Stack, count: int) -> list[str]:
+def bench_admins(database_url: str, jwt_secret: str, count: int) -> list[str]:
     """`count` admin accounts written straight to the bench database, and a token for each."""
-    engine = create_engine(stack.database_url)
+    engine = create_engine(database_url)
     tag = int(time.time() * 1000)
     rows = [
         {"email": f"bench-{tag}-{n}@example.test", "password_hash": "x", "full_name": "B", "role": "admin"}
@@ -604,9 +605,8 @@ def _bench_admins(stack: Stack, count: int) -> list[str]:
         session.commit()
     engine.dispose()
     now = int(time.time())
-    secret = stack.env["JWT_SECRET"]
     claims = [{"sub": str(uid), "role": "admin", "iat": now, "exp": now + 1800} for uid in ids]
-    return [jwt.encode(c, secret, algorithm="HS256") for c in claims]
+    return [jwt.encode(c, jwt_secret, algorithm="HS256") for c in claims]
 
 
 def print_cpu(result: RunResult) -> None:
