@@ -315,7 +315,11 @@ class RoomChannelManager(ControlMixin, AsyncPubSubManager):  # type: ignore[misc
                     if link.sent or link.lost:
                         link.lost |= link.sent | link.confirmed
                         if link.lost_at is None:
-                            link.lost_at = time.time()
+                            # From the last thing the link heard, not from now: a half-open
+                            # link is noticed 3 health intervals into its silence, and what
+                            # was published meanwhile never arrived either.
+                            silent = time.monotonic() - link.heard_at if link.heard_at else 0.0
+                            link.lost_at = time.time() - silent
                     link.sent.clear()
                     link.confirmed.clear()
                 log.error("room channels on %s: cannot receive (%s); retrying in 1 s", link.name, exc)
