@@ -187,14 +187,10 @@ def insert_on_conflict(session: Session, model: Any) -> postgresql.Insert | sqli
 
 
 def insert_rows(
-    session: Session,
-    table: Table,
-    rows: list[dict[str, Any]],
-    skip_conflicts_on: tuple[str, ...] = (),
-    returning: tuple[str, ...] = (),
-) -> CursorResult[Any]:
+    session: Session, table: Table, rows: list[dict[str, Any]], skip_conflicts_on: tuple[str, ...] = ()
+) -> None:
     """Many rows (dicts with the same keys) in one statement, ON CONFLICT (skip_conflicts_on)
-    DO NOTHING when given, RETURNING the `returning` columns when given.
+    DO NOTHING when given.
 
     On PostgreSQL the rows travel as one array per column, unnested in SQL: a
     fan-out's thousand rows are a dozen parameters, not ten thousand for
@@ -203,32 +199,28 @@ def insert_rows(
     """
     columns = tuple(rows[0])
     if session.get_bind().dialect.name != "postgresql":
-        statement: Any = sqlite.insert(table)
-        if skip_conflicts_on:
-            statement = statement.on_conflict_do_nothing(index_elements=list(skip_conflicts_on))
-        if returning:
-            statement = statement.returning(*[table.c[name] for name in returning])
-        return execute_core(session, statement, rows)
-    statement = _unnest_insert(table, columns, skip_conflicts_on, returning)
+        execute_core(session, _skipping_conflicts(sqlite.insert(table), skip_conflicts_on), rows)
+        return
     arrays = {f"c{i}": [row[c] for row in rows] for i, c in enumerate(columns)}
-    return execute_core(session, statement, arrays)
+    execute_core(session, _unnest_insert(table, columns, skip_conflicts_on), arrays)
 
 
 @lru_cache(maxsize=64)
-def _unnest_insert(
-    table: Table, columns: tuple[str, ...], skip_conflicts_on: tuple[str, ...], returning: tuple[str, ...]
-) -> Executable:
+def _unnest_insert(table: Table, columns: tuple[str, ...], skip_conflicts_on: tuple[str, ...]) -> Executable:
     # Several unnest() in one select list run in lockstep (PostgreSQL 10+): row n takes element n of each.
     arrays = [
         func.unnest(cast(bindparam(f"c{i}", type_=ARRAY(table.c[c].type)), ARRAY(table.c[c].type)))
         for i, c in enumerate(columns)
     ]
-    statement: Any = postgresql.insert(table).from_select(list(columns), select(*arrays))
-    if skip_conflicts_on:
-        statement = statement.on_conflict_do_nothing(index_elements=list(skip_conflicts_on))
-    if returning:
-        statement = statement.returning(*[table.c[name] for name in returning])
-    return statement  # type: ignore[no-any-return]
+    return _skipping_conflicts(
+        postgresql.insert(table).from_select(list(columns), select(*arrays)), skip_conflicts_on
+    )
+
+
+def _skipping_conflicts(statement: Any, skip_conflicts_on: tuple[str, ...]) -> Any:
+    if not skip_conflicts_on:
+        return statement
+    return statement.on_conflict_do_nothing(index_elements=list(skip_conflicts_on))
 
 
 # ---------------------------------------------------------------- work that waits for the commit

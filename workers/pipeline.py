@@ -179,30 +179,30 @@ def _insert_notifications_by_event(
     of 15 parameters each to quote (issue 26). Rows are written in the same order
     as the generic path's (by event, then user id), so ids ascend the same way.
     """
-    events = [h for h in handled if h.notice is not None and h.notice.recipients]
+    events = [(h, h.notice) for h in handled if h.notice is not None and h.notice.recipients]
     if not events:
         return []
     row_events: list[int] = []
     row_users: list[int] = []
-    for h in events:
-        recipients = sorted(h.notice.recipients)  # type: ignore[union-attr]
+    for h, notice in events:
+        recipients = sorted(notice.recipients)
         row_events += [h.event.id] * len(recipients)
         row_users += recipients
     params = {
         "row_event": row_events,
         "row_user": row_users,
-        "event_id": [h.event.id for h in events],
-        "event_type": [h.event.event_type for h in events],
-        "entity_type": [h.event.entity_type for h in events],
-        "entity_id": [h.event.entity_id for h in events],
-        "title": [h.notice.title for h in events],  # type: ignore[union-attr]
-        "message": [h.notice.message for h in events],  # type: ignore[union-attr]
-        "message_key": [h.notice.key for h in events],  # type: ignore[union-attr]
-        "params": [json.dumps(h.notice.params) if h.notice.key else None for h in events],  # type: ignore[union-attr]
-        "metadata": [json.dumps(notification_metadata(h.event)) for h in events],
-        "link": [h.notice.link for h in events],  # type: ignore[union-attr]
-        "severity": [h.severity for h in events],
-        "category": [category_of(h.event.event_type) for h in events],
+        "event_id": [h.event.id for h, _ in events],
+        "event_type": [h.event.event_type for h, _ in events],
+        "entity_type": [h.event.entity_type for h, _ in events],
+        "entity_id": [h.event.entity_id for h, _ in events],
+        "title": [notice.title for _, notice in events],
+        "message": [notice.message for _, notice in events],
+        "message_key": [notice.key for _, notice in events],
+        "params": [json.dumps(notice.params) if notice.key else None for _, notice in events],
+        "metadata": [json.dumps(notification_metadata(h.event)) for h, _ in events],
+        "link": [notice.link for _, notice in events],
+        "severity": [h.severity for h, _ in events],
+        "category": [category_of(h.event.event_type) for h, _ in events],
         "now": now,
     }
     return list(execute_core(session, _INSERT_BY_EVENT, params).all())
